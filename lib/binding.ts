@@ -1,0 +1,99 @@
+/**
+ * The only file that touches the raw native addon. It finds the binary, loads
+ * it, and describes its shape with types; everything else imports from here.
+ *
+ * Search order: $MODEL_DISTILL_ADDON (an explicit path), the source build
+ * (build/Release), then the prebuilt binary shipped in the package
+ * (prebuilds/<platform>-<arch>). When none loads, one error lists every path
+ * tried with its failure and says how to fix it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Raw addon surface. Wrapped classes are declared in the files that wrap them. */
+export interface NativeAddon {
+  coreVersion: string;
+  simdLevel(): string;
+  [name: string]: unknown;
+}
+
+const ADDON_FILE = 'model_distill.node';
+
+/** The package root: lib/binding.ts sits one level below it, dist/lib/binding.js two. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'CMakeLists.txt'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..');
+}
+
+/** Candidate binaries, most specific first. */
+export function addonCandidates(): string[] {
+  const root = packageRoot();
+  const candidates: string[] = [];
+  if (process.env.MODEL_DISTILL_ADDON) candidates.push(path.resolve(process.env.MODEL_DISTILL_ADDON));
+  candidates.push(path.join(root, 'build', 'Release', ADDON_FILE));
+  candidates.push(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, ADDON_FILE));
+  return candidates;
+}
+
+/** Thrown when no candidate binary loads; `attempts` holds each path and why it failed. */
+export class AddonLoadError extends Error {
+  readonly attempts: { path: string; error: string }[];
+  constructor(attempts: { path: string; error: string }[]) {
+    const lines = attempts.map((a) => `  - ${a.path}: ${a.error}`).join('\n');
+    super(
+      `model-distill: the native addon could not be loaded. Tried:\n${lines}\n` +
+        'To fix: run `npm rebuild model-distill` (needs a C++17 compiler and CMake), ' +
+        'or approve its install script (`npm install-scripts approve model-distill`), ' +
+        'or use the WebAssembly backend with MODEL_DISTILL_BACKEND=wasm.'
+    );
+    this.name = 'AddonLoadError';
+    this.attempts = attempts;
+  }
+}
+
+let cached: NativeAddon | undefined;
+let cachedError: AddonLoadError | undefined;
+
+/** Loads the first candidate that loads; throws one AddonLoadError listing every failure. */
+export function loadAddonFrom(candidates: string[]): NativeAddon {
+  const attempts: { path: string; error: string }[] = [];
+  for (const candidate of candidates) {
+    if (!fs.existsSync(candidate)) {
+      attempts.push({ path: candidate, error: 'file not found' });
+      continue;
+    }
+    try {
+      return require(candidate) as NativeAddon;
+    } catch (err) {
+      attempts.push({ path: candidate, error: (err as Error).message.split('\n')[0] });
+    }
+  }
+  throw new AddonLoadError(attempts);
+}
+
+/** Loads the addon once; throws AddonLoadError (the same one on every call) when it cannot. */
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  if (cachedError) throw cachedError;
+  try {
+    cached = loadAddonFrom(addonCandidates());
+    return cached;
+  } catch (err) {
+    cachedError = err as AddonLoadError;
+    throw err;
+  }
+}
+
+/** True when the addon loads; never throws. */
+export function addonAvailable(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}

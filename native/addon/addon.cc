@@ -1,0 +1,19 @@
+// Entry point of the N-API addon. Each wrapped class lives in its own file and
+// registers itself here; nothing in native/core knows about N-API.
+#include <napi.h>
+
+#include "version.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("coreVersion", Napi::String::New(env, md::core_version()));
+  exports.Set("simdLevel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Napi::String::New(info.Env(), md::simd_level());
+              }));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(model_distill, Init)
