@@ -1,0 +1,40 @@
+// Single-precision matrix multiply (the one GEMM every model of the core uses).
+//
+// Row-major, BLAS-like semantics: C[M,N] = alpha * op(A) * op(B) + beta * C,
+// where op(A) is [M,K] (A is stored [K,M] when trans_a) and op(B) is [K,N] (B is
+// stored [N,K] when trans_b). As in BLAS, beta == 0 means C is not read (it may
+// hold garbage or NaN), and K == 0 or alpha == 0 only scales C by beta.
+//
+// sgemm is single-threaded on purpose: models parallelise over the batch (one
+// shard per thread), which scales better than splitting small matrices. It is a
+// cache-blocked, panel-packing GEMM (the GotoBLAS/BLIS scheme) with a register
+// micro-kernel chosen at run time from md::cpu_features(): AVX-512, AVX2+FMA,
+// or a portable scalar one.
+#pragma once
+
+namespace md {
+
+// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is [M,K], op(B) is [K,N].
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc);
+
+// The plain triple loop (accumulating in double), the reference the tests compare against.
+void sgemm_reference(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                     const float* B, int ldb, float beta, float* C, int ldc);
+
+// Instruction-set levels of the micro-kernel. sgemm uses the widest one
+// cpu_features() allows; tests call sgemm_at_level to exercise each one.
+enum class GemmLevel { scalar = 0, avx2 = 1, avx512 = 2 };
+
+// The level sgemm uses on this machine (honours MODEL_DISTILL_SIMD).
+GemmLevel gemm_default_level();
+// True when this CPU can run `level` (regardless of MODEL_DISTILL_SIMD).
+bool gemm_level_supported(GemmLevel level);
+const char* gemm_level_name(GemmLevel level);
+
+// sgemm with an explicit micro-kernel level; throws std::invalid_argument when
+// the CPU cannot run it.
+void sgemm_at_level(GemmLevel level, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                    int lda, const float* B, int ldb, float beta, float* C, int ldc);
+
+}  // namespace md
