@@ -1,0 +1,692 @@
+/**
+ * A pure-TypeScript BERT WordPiece tokenizer.
+ *
+ * It gives exactly the ids of Hugging Face's `tokenizers` BertWordPiece setup (BertNormalizer,
+ * BertPreTokenizer, WordPiece model, BertProcessing, the specials as added tokens) for a given
+ * vocab.txt, and of the native tokenizer of this package; test/tokenizer-parity.test.ts proves it
+ * on every text of ../shared/data. The WASM backend uses it where the native addon cannot load.
+ *
+ * The pipeline, in the oracle's order (see /work/notes/tokenizer-findings.md for the experiments):
+ *  1. special tokens ([PAD] [UNK] [CLS] [SEP] [MASK], those in the vocab) are found in the RAW text,
+ *     leftmost-longest, case-sensitive; they are never split and the text between them is processed
+ *     on its own;
+ *  2. cleaning: U+0000, U+FFFD and control characters (Cc/Cf/Co except \t \n \r) are removed,
+ *     whitespace becomes a space; a lone UTF-16 surrogate counts as U+FFFD (that is what reaches
+ *     Rust or C++ through N-API) and is removed too;
+ *  3. every CJK ideograph becomes a word of its own;
+ *  4. with `lowercase`: NFD, drop non-spacing marks (Mn), then lower-case code point by code point
+ *     (no context rules: "ΑΣ" -> "ασ", unlike String.prototype.toLowerCase);
+ *  5. split on whitespace, and every punctuation character is a word of its own;
+ *  6. WordPiece: greedy longest-match-first, continuation pieces carry "##"; a word longer than
+ *     100 code points, or one with any piece that is not in the vocab, becomes one [UNK].
+ *
+ * Speed: one pass over the UTF-16 code units, no regex, no per-character strings. Words are built
+ * in a Uint16Array and matched against a trie of the vocab (open-addressed hash of trie edges), so a
+ * longest match costs one hash probe per code unit. CJK characters and punctuation, the bulk of
+ * Chinese text, take a direct table lookup.
+ */
+import { readVocabFile, UNK_TOKEN } from './vocab';
+import { CharClass, charClass, foldForLowercase } from './bert-char-classes';
+
+export const PAD_TOKEN = '[PAD]';
+export const CLS_TOKEN = '[CLS]';
+export const SEP_TOKEN = '[SEP]';
+export const MASK_TOKEN = '[MASK]';
+export { UNK_TOKEN };
+
+/** The special tokens BERT vocabularies share; those present in a vocab are matched whole in text. */
+export const SPECIAL_TOKENS: readonly string[] = [PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN, MASK_TOKEN];
+
+/** Prefix of a piece that continues a word (Hugging Face's default). */
+export const CONTINUATION_PREFIX = '##';
+
+/** A longer word becomes [UNK] without trying to spell it (Hugging Face's default). */
+export const MAX_CHARS_PER_WORD = 100;
+
+export interface WordPieceOptions {
+  /** Lower-case and strip accents (NFD, drop Mn) before splitting; default true (uncased BERT). */
+  lowercase?: boolean;
+}
+
+export interface EncodeOptions {
+  /** Add [CLS] before and [SEP] after the pieces; default true. */
+  addSpecialTokens?: boolean;
+}
+
+export interface EncodeBatchOptions extends EncodeOptions {
+  /** Row width of the result, counting [CLS] and [SEP]; longer texts are truncated. Default 128. */
+  maxLength?: number;
+}
+
+export interface EncodedBatch {
+  /** texts.length x maxLength ids, row-major, each row padded with the [PAD] id. */
+  ids: Int32Array;
+  /** Real (unpadded) length of each row, specials included. */
+  lengths: Int32Array;
+  maxLength: number;
+}
+
+export interface DecodeOptions {
+  /** Leave out [PAD] [UNK] [CLS] [SEP] [MASK]; default true (as Hugging Face). */
+  skipSpecialTokens?: boolean;
+}
+
+/**
+ * Joins WordPiece tokens back into text exactly as Hugging Face's WordPiece decoder (cleanup on):
+ * each token after the first loses its "##" prefix or else gets a leading space, then the cleanup
+ * replacements run on that single token (so "can ' t" stays as it is), then all are concatenated.
+ * Pure function: the native Tokenizer uses it too, so both backends decode identically.
+ */
+export function decodeWordPieceTokens(tokens: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < tokens.length; i++) {
+    let token = tokens[i];
+    if (i !== 0) {
+      token = token.startsWith(CONTINUATION_PREFIX) ? token.slice(CONTINUATION_PREFIX.length) : ' ' + token;
+    }
+    out += cleanUpTokenizationSpaces(token);
+  }
+  return out;
+}
+
+/** Hugging Face's `cleanup`: removes the space WordPiece decoding puts before punctuation and clitics. */
+function cleanUpTokenizationSpaces(s: string): string {
+  if (s.indexOf(' ') < 0) return s; // every pattern starts with a space
+  return s
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(' do not', " don't")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+}
+
+/** One tokenizer per lower-casing mode, with a vocab of just [UNK], serves preTokenize(). */
+const plainPreTokenizers = new Map<boolean, WordPieceTokenizer>();
+
+/**
+ * The words of `text` after BERT normalization and pre-tokenization, before WordPiece: exactly what
+ * the tokenizer would look up in a vocabulary. No vocab here, so no special tokens: "[SEP]" in the
+ * text is plain text ("[", "sep", "]"). Used to build vocabularies (lib/vocab-builder.ts).
+ */
+export function preTokenize(text: string, options: WordPieceOptions = {}): string[] {
+  const lowercase = options.lowercase ?? true;
+  let tokenizer = plainPreTokenizers.get(lowercase);
+  if (tokenizer === undefined) {
+    tokenizer = new WordPieceTokenizer([UNK_TOKEN], { lowercase });
+    plainPreTokenizers.set(lowercase, tokenizer);
+  }
+  return tokenizer.collectWords(text, false);
+}
+
+/**
+ * The vocabulary as a trie over UTF-16 code units. Edges live in one open-addressed hash table
+ * keyed by (node, code unit), which is compact (one entry per edge) and needs no per-node objects.
+ * Continuation pieces are found from the node reached by "##", so one trie serves both lookups.
+ */
+class VocabTrie {
+  /** Token id that ends at a node, or -1. Node 0 is the root. */
+  private tokenAt: Int32Array;
+  private edgeNode: Int32Array;
+  private edgeUnit: Uint16Array;
+  private edgeChild: Int32Array;
+  private mask: number;
+  private nodeCount = 1;
+
+  constructor(tokens: readonly string[]) {
+    let units = 0;
+    for (const t of tokens) units += t.length;
+    const maxNodes = units + 1;
+    let capacity = 16;
+    while (capacity < maxNodes * 2) capacity *= 2; // load factor <= 0.5 keeps probes short
+    this.mask = capacity - 1;
+    this.edgeNode = new Int32Array(capacity).fill(-1);
+    this.edgeUnit = new Uint16Array(capacity);
+    this.edgeChild = new Int32Array(capacity);
+    const tokenAt = new Int32Array(maxNodes).fill(-1);
+    this.tokenAt = tokenAt;
+    for (let id = 0; id < tokens.length; id++) {
+      const t = tokens[id];
+      let node = 0;
+      for (let i = 0; i < t.length; i++) node = this.childOrInsert(node, t.charCodeAt(i));
+      tokenAt[node] = id;
+    }
+    this.tokenAt = tokenAt.slice(0, this.nodeCount);
+  }
+
+  private slot(node: number, unit: number): number {
+    return Math.imul(node * 65599 + unit, 0x9e3779b1) >>> 0;
+  }
+
+  /** The child of `node` along `unit`, or -1. */
+  child(node: number, unit: number): number {
+    const mask = this.mask;
+    let h = this.slot(node, unit) & mask;
+    for (;;) {
+      const n = this.edgeNode[h];
+      if (n === node && this.edgeUnit[h] === unit) return this.edgeChild[h];
+      if (n === -1) return -1;
+      h = (h + 1) & mask;
+    }
+  }
+
+  private childOrInsert(node: number, unit: number): number {
+    const mask = this.mask;
+    let h = this.slot(node, unit) & mask;
+    for (;;) {
+      const n = this.edgeNode[h];
+      if (n === node && this.edgeUnit[h] === unit) return this.edgeChild[h];
+      if (n === -1) {
+        this.edgeNode[h] = node;
+        this.edgeUnit[h] = unit;
+        this.edgeChild[h] = this.nodeCount;
+        return this.nodeCount++;
+      }
+      h = (h + 1) & mask;
+    }
+  }
+
+  tokenIdAt(node: number): number {
+    return this.tokenAt[node];
+  }
+
+  /** The node reached by `prefix` from the root, or -1. */
+  walk(prefix: string): number {
+    let node = 0;
+    for (let i = 0; i < prefix.length && node >= 0; i++) node = this.child(node, prefix.charCodeAt(i));
+    return node;
+  }
+}
+
+/** A growable Int32Array used as the output of the hot loop (no per-token allocation). */
+class IdBuffer {
+  data = new Int32Array(1024);
+  length = 0;
+
+  push(id: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Int32Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = id;
+  }
+}
+
+/** Start/end of one special token found in the raw text. */
+interface SpecialMatch {
+  start: number;
+  end: number;
+  id: number;
+}
+
+export class WordPieceTokenizer {
+  readonly lowercase: boolean;
+  readonly vocabSize: number;
+  readonly unkId: number;
+  /** -1 when the vocab has no such token (then the features that need it throw a clear error). */
+  readonly padId: number;
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly maskId: number;
+
+  private readonly tokens: readonly string[];
+  private readonly idOf: Map<string, number>;
+  private readonly trie: VocabTrie;
+  /** Trie node after "##": continuation pieces start here (-1: the vocab has none). */
+  private readonly continuationRoot: number;
+  /** Id of the one-code-unit word `c` (a BMP char as a whole word), or -1; the CJK/punctuation fast path. */
+  private readonly singleUnitId: Int32Array;
+  /** Special tokens in the vocab, longest first, so the first that matches at a position is the longest. */
+  private readonly specials: { text: string; id: number }[];
+  private readonly specialIds: Set<number>;
+  /** First code units of the specials: a cheap pre-filter before comparing whole tokens. */
+  private readonly specialFirstUnits: Set<number>;
+  /** The first code unit shared by all specials, when they share one (the BERT ones all start with "["). */
+  private readonly onlySpecialFirstUnit: string | null;
+
+  // Scratch space for the current word, reused by every call (the tokenizer is synchronous).
+  private word = new Uint16Array(256);
+  private wordLength = 0;
+  private wordCodePoints = 0;
+  private readonly out = new IdBuffer();
+  /** Set only inside preTokenize(): words are collected as strings instead of being encoded. */
+  private collectedWords: string[] | null = null;
+
+  constructor(tokens: readonly string[], options: WordPieceOptions = {}) {
+    if (!Array.isArray(tokens)) {
+      throw new TypeError(`Expected an array of token strings for tokens but received ${typeof tokens}`);
+    }
+    const lowercase = options.lowercase ?? true;
+    if (typeof lowercase !== 'boolean') {
+      throw new TypeError(`Expected boolean for lowercase but received ${typeof lowercase} ${String(lowercase)}`);
+    }
+    this.lowercase = lowercase;
+    this.tokens = tokens.slice();
+    this.vocabSize = tokens.length;
+    this.idOf = new Map();
+    for (let id = 0; id < tokens.length; id++) {
+      const t = tokens[id];
+      if (typeof t !== 'string') throw new TypeError(`Expected string for tokens[${id}] but received ${typeof t}`);
+      if (this.idOf.has(t)) {
+        throw new Error(`duplicate token ${JSON.stringify(t)} at ids ${this.idOf.get(t)} and ${id}`);
+      }
+      this.idOf.set(t, id);
+    }
+    const unk = this.idOf.get(UNK_TOKEN);
+    if (unk === undefined) throw new Error(`vocabulary has no ${UNK_TOKEN} token; WordPiece needs it`);
+    this.unkId = unk;
+    this.padId = this.idOf.get(PAD_TOKEN) ?? -1;
+    this.clsId = this.idOf.get(CLS_TOKEN) ?? -1;
+    this.sepId = this.idOf.get(SEP_TOKEN) ?? -1;
+    this.maskId = this.idOf.get(MASK_TOKEN) ?? -1;
+
+    this.trie = new VocabTrie(this.tokens);
+    this.continuationRoot = this.trie.walk(CONTINUATION_PREFIX);
+    this.singleUnitId = new Int32Array(0x10000).fill(-1);
+    for (let id = 0; id < tokens.length; id++) {
+      if (tokens[id].length === 1) this.singleUnitId[tokens[id].charCodeAt(0)] = id;
+    }
+
+    this.specials = SPECIAL_TOKENS.filter((t) => this.idOf.has(t))
+      .map((text) => ({ text, id: this.idOf.get(text)! }))
+      .sort((a, b) => b.text.length - a.text.length);
+    this.specialIds = new Set(this.specials.map((s) => s.id));
+    this.specialFirstUnits = new Set(this.specials.map((s) => s.text.charCodeAt(0)));
+    this.onlySpecialFirstUnit =
+      this.specialFirstUnits.size === 1 ? String.fromCharCode(this.specials[0].text.charCodeAt(0)) : null;
+  }
+
+  static fromFile(path: string, options: WordPieceOptions = {}): WordPieceTokenizer {
+    return new WordPieceTokenizer(readVocabFile(path), options);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.idOf.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return Number.isInteger(id) && id >= 0 && id < this.tokens.length ? this.tokens[id] : undefined;
+  }
+
+  /** True for the ids of [PAD] [UNK] [CLS] [SEP] [MASK] (those in the vocab). */
+  isSpecialId(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** The WordPiece pieces of `text`, without [CLS]/[SEP] (specials written in the text stay). */
+  tokenize(text: string): string[] {
+    checkText(text, 'text');
+    this.out.length = 0;
+    this.encodeInto(text);
+    const pieces = new Array<string>(this.out.length);
+    for (let i = 0; i < this.out.length; i++) pieces[i] = this.tokens[this.out.data[i]];
+    return pieces;
+  }
+
+  /**
+   * The words WordPiece would spell: `text` normalized and pre-tokenized (specials written in the
+   * text stay whole). For debugging and for checking the character classes against the oracle.
+   */
+  preTokenize(text: string): string[] {
+    return this.collectWords(text, true);
+  }
+
+  /** @internal Normalized, pre-tokenized words; `matchSpecials` false treats "[SEP]" etc. as plain text. */
+  collectWords(text: string, matchSpecials: boolean): string[] {
+    checkText(text, 'text');
+    const words: string[] = [];
+    this.collectedWords = words;
+    try {
+      this.out.length = 0;
+      let segmentStart = 0;
+      if (matchSpecials) {
+        for (let match = this.findSpecial(text, 0); match !== null; match = this.findSpecial(text, match.end)) {
+          this.encodeSegment(text, segmentStart, match.start);
+          words.push(text.slice(match.start, match.end));
+          segmentStart = match.end;
+        }
+      }
+      this.encodeSegment(text, segmentStart, text.length);
+    } finally {
+      this.collectedWords = null;
+    }
+    return words;
+  }
+
+  encode(text: string, options: EncodeOptions = {}): Int32Array {
+    checkText(text, 'text');
+    const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
+    if (addSpecialTokens) this.requireSpecialsForWrapping();
+    const out = this.out;
+    out.length = 0;
+    if (addSpecialTokens) out.push(this.clsId);
+    this.encodeInto(text);
+    if (addSpecialTokens) out.push(this.sepId);
+    return out.data.slice(0, out.length);
+  }
+
+  /**
+   * Encodes many texts into one padded, row-major id matrix. A text longer than a row is truncated
+   * to its first maxLength-2 pieces ([CLS] and [SEP] count against maxLength, as in Hugging Face).
+   */
+  encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): EncodedBatch {
+    if (!Array.isArray(texts)) {
+      throw new TypeError(`Expected an array of strings for texts but received ${describeValue(texts)}`);
+    }
+    const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
+    const maxLength = options.maxLength ?? 128;
+    const minLength = addSpecialTokens ? 2 : 1;
+    if (!Number.isInteger(maxLength) || maxLength < minLength) {
+      throw new TypeError(
+        `Expected integer >= ${minLength} for maxLength but received ${describeValue(maxLength)}` +
+          (addSpecialTokens ? ' ([CLS] and [SEP] need 2 positions)' : ''),
+      );
+    }
+    if (addSpecialTokens) this.requireSpecialsForWrapping();
+    if (this.padId < 0) throw new Error(`vocabulary has no ${PAD_TOKEN} token; encodeBatch pads with it`);
+    for (let i = 0; i < texts.length; i++) checkText(texts[i], `texts[${i}]`);
+
+    const ids = new Int32Array(texts.length * maxLength);
+    if (this.padId !== 0) ids.fill(this.padId);
+    const lengths = new Int32Array(texts.length);
+    const out = this.out;
+    const room = addSpecialTokens ? maxLength - 2 : maxLength;
+    for (let row = 0; row < texts.length; row++) {
+      out.length = 0;
+      this.encodeInto(texts[row]);
+      const kept = Math.min(out.length, room);
+      let at = row * maxLength;
+      if (addSpecialTokens) ids[at++] = this.clsId;
+      ids.set(out.data.subarray(0, kept), at);
+      at += kept;
+      if (addSpecialTokens) ids[at++] = this.sepId;
+      lengths[row] = at - row * maxLength;
+    }
+    return { ids, lengths, maxLength };
+  }
+
+  /** Text of `ids` (ids not in the vocab are left out, as Hugging Face does). */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
+      throw new TypeError(`Expected an array of ids for ids but received ${describeValue(ids)}`);
+    }
+    const skipSpecialTokens = booleanOption(options, 'skipSpecialTokens', true);
+    const tokens: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const token = this.idToToken(ids[i]);
+      if (token === undefined) continue;
+      if (skipSpecialTokens && this.specialIds.has(ids[i])) continue;
+      tokens.push(token);
+    }
+    return decodeWordPieceTokens(tokens);
+  }
+
+  private requireSpecialsForWrapping(): void {
+    if (this.clsId < 0 || this.sepId < 0) {
+      const missing = [this.clsId < 0 ? CLS_TOKEN : '', this.sepId < 0 ? SEP_TOKEN : ''].filter(Boolean).join(' and ');
+      throw new Error(`vocabulary has no ${missing} token; pass { addSpecialTokens: false }`);
+    }
+  }
+
+  /** Appends the ids of `text` (no [CLS]/[SEP] added) to this.out. */
+  private encodeInto(text: string): void {
+    let segmentStart = 0;
+    for (let match = this.findSpecial(text, 0); match !== null; match = this.findSpecial(text, match.end)) {
+      this.encodeSegment(text, segmentStart, match.start);
+      this.out.push(match.id);
+      segmentStart = match.end;
+    }
+    this.encodeSegment(text, segmentStart, text.length);
+  }
+
+  /** The leftmost special token at or after `from`, the longest one where several start there. */
+  private findSpecial(text: string, from: number): SpecialMatch | null {
+    if (this.specials.length === 0) return null;
+    const firstUnits = this.specialFirstUnits;
+    // All BERT specials start with "[": then indexOf finds candidate positions at native speed.
+    const onlyFirst = this.onlySpecialFirstUnit;
+    let at = onlyFirst !== null ? text.indexOf(onlyFirst, from) : from;
+    while (at >= 0 && at < text.length) {
+      if (firstUnits.has(text.charCodeAt(at))) {
+        for (const s of this.specials) {
+          if (text.startsWith(s.text, at)) return { start: at, end: at + s.text.length, id: s.id };
+        }
+      }
+      at = onlyFirst !== null ? text.indexOf(onlyFirst, at + 1) : at + 1;
+    }
+    return null;
+  }
+
+  /** Normalizes, pre-tokenizes and WordPiece-encodes text[start, end), appending ids to this.out. */
+  private encodeSegment(text: string, start: number, end: number): void {
+    const lowercase = this.lowercase;
+    this.wordLength = 0;
+    this.wordCodePoints = 0;
+    for (let i = start; i < end; i++) {
+      let c = text.charCodeAt(i);
+      if (c < 0x80) {
+        const cls = ASCII_CLASS[c];
+        if (cls === ASCII_WORD) {
+          if (lowercase && c >= 0x41 && c <= 0x5a) c += 0x20;
+          this.appendUnit(c);
+          this.wordCodePoints++;
+        } else if (cls === ASCII_SPACE) {
+          this.flushWord();
+        } else if (cls === ASCII_PUNCT) {
+          this.flushWord();
+          this.emitOneUnitWord(c);
+        } // ASCII_DROP: control characters vanish without ending the word
+        continue;
+      }
+      // Decode a code point; a lone surrogate is what N-API turns into U+FFFD, which is dropped.
+      let cp = c;
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < end ? text.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          cp = ((c - 0xd800) << 10) + (next - 0xdc00) + 0x10000;
+          i++;
+        } else {
+          continue;
+        }
+      }
+      const cls = charClass(cp);
+      if (cls & CharClass.Drop) continue;
+      if (cls & CharClass.Whitespace) {
+        this.flushWord();
+        continue;
+      }
+      if (cls & CharClass.Cjk) {
+        // The normalizer pads it with spaces: a word of its own (NFD may still map a compatibility ideograph).
+        this.flushWord();
+        if (lowercase) {
+          this.appendNormalized(foldForLowercase(cp));
+          this.flushWord();
+        } else if (cp < 0x10000) {
+          this.emitOneUnitWord(cp);
+        } else {
+          this.appendCodePoint(cp);
+          this.flushWord();
+        }
+        continue;
+      }
+      if (lowercase) {
+        this.appendNormalized(foldForLowercase(cp));
+      } else if (cls & CharClass.Punctuation) {
+        this.flushWord();
+        this.appendCodePoint(cp);
+        this.flushWord();
+      } else {
+        this.appendCodePoint(cp);
+      }
+    }
+    this.flushWord();
+  }
+
+  /**
+   * Appends the result of NFD + accent stripping + lower-casing of one input code point. Its code
+   * points are classified again, because normalization can produce spaces or punctuation
+   * (U+037E GREEK QUESTION MARK decomposes to ";"); the pre-tokenizer sees only normalized text.
+   */
+  private appendNormalized(folded: string): void {
+    for (let j = 0; j < folded.length; j++) {
+      let cp = folded.charCodeAt(j);
+      if (cp >= 0xd800 && cp <= 0xdbff && j + 1 < folded.length) {
+        cp = ((cp - 0xd800) << 10) + (folded.charCodeAt(j + 1) - 0xdc00) + 0x10000;
+        j++;
+      }
+      const cls = cp < 0x80 ? ASCII_TO_CLASS[cp] : charClass(cp);
+      if (cls & CharClass.Whitespace) {
+        this.flushWord();
+      } else if (cls & CharClass.Punctuation) {
+        this.flushWord();
+        this.appendCodePoint(cp);
+        this.flushWord();
+      } else {
+        this.appendCodePoint(cp);
+      }
+    }
+  }
+
+  /** A word of one BMP code unit (a CJK character, a punctuation mark): one table lookup. */
+  private emitOneUnitWord(unit: number): void {
+    if (this.collectedWords !== null) {
+      this.collectedWords.push(String.fromCharCode(unit));
+      return;
+    }
+    const id = this.singleUnitId[unit];
+    this.out.push(id >= 0 ? id : this.unkId);
+  }
+
+  private appendUnit(unit: number): void {
+    if (this.wordLength === this.word.length) {
+      const bigger = new Uint16Array(this.word.length * 2);
+      bigger.set(this.word);
+      this.word = bigger;
+    }
+    this.word[this.wordLength++] = unit;
+  }
+
+  private appendCodePoint(cp: number): void {
+    if (cp < 0x10000) {
+      this.appendUnit(cp);
+    } else {
+      this.appendUnit(0xd800 + ((cp - 0x10000) >> 10));
+      this.appendUnit(0xdc00 + ((cp - 0x10000) & 0x3ff));
+    }
+    this.wordCodePoints++;
+  }
+
+  /** WordPiece-encodes the word in the scratch buffer (if any) and empties the buffer. */
+  private flushWord(): void {
+    const length = this.wordLength;
+    if (length === 0) return;
+    const codePoints = this.wordCodePoints;
+    this.wordLength = 0;
+    this.wordCodePoints = 0;
+    if (this.collectedWords !== null) {
+      this.collectedWords.push(unitsToString(this.word, length));
+      return;
+    }
+    const out = this.out;
+    if (codePoints > MAX_CHARS_PER_WORD) {
+      out.push(this.unkId);
+      return;
+    }
+    const word = this.word;
+    if (length === 1) {
+      const id = this.singleUnitId[word[0]];
+      out.push(id >= 0 ? id : this.unkId);
+      return;
+    }
+    const trie = this.trie;
+    const rollback = out.length;
+    let start = 0;
+    while (start < length) {
+      // Longest vocab entry that spells word[start..end): walk the trie, remember the last token
+      // seen. A match must end on a code point boundary, never between the halves of a surrogate pair.
+      let node = start === 0 ? 0 : this.continuationRoot;
+      let bestId = -1;
+      let bestEnd = start;
+      for (let i = start; i < length && node >= 0; i++) {
+        node = trie.child(node, word[i]);
+        if (node >= 0) {
+          const id = trie.tokenIdAt(node);
+          if (id >= 0 && !(i + 1 < length && isLowSurrogate(word[i + 1]))) {
+            bestId = id;
+            bestEnd = i + 1;
+          }
+        }
+      }
+      if (bestId < 0) {
+        // One piece cannot be spelled: the whole word becomes a single [UNK].
+        out.length = rollback;
+        out.push(this.unkId);
+        return;
+      }
+      out.push(bestId);
+      start = bestEnd;
+    }
+  }
+}
+
+/** The string of units[0..length), in chunks so a huge word cannot overflow the argument limit. */
+function unitsToString(units: Uint16Array, length: number): string {
+  let s = '';
+  for (let i = 0; i < length; i += 8192) s += String.fromCharCode(...units.subarray(i, Math.min(length, i + 8192)));
+  return s;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+// ASCII fast path: the class of each of the 128 ASCII code points, precomputed once.
+const ASCII_WORD = 0;
+const ASCII_SPACE = 1;
+const ASCII_PUNCT = 2;
+const ASCII_DROP = 3;
+const ASCII_CLASS = new Uint8Array(128);
+/** The CharClass bits of each ASCII code point (for re-classifying normalized text). */
+const ASCII_TO_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const cls = charClass(c);
+  ASCII_TO_CLASS[c] = cls;
+  ASCII_CLASS[c] =
+    cls & CharClass.Drop
+      ? ASCII_DROP
+      : cls & CharClass.Whitespace
+        ? ASCII_SPACE
+        : cls & CharClass.Punctuation
+          ? ASCII_PUNCT
+          : ASCII_WORD;
+}
+
+function checkText(text: unknown, name: string): void {
+  if (typeof text !== 'string') {
+    throw new TypeError(`Expected string for ${name} but received ${describeValue(text)}`);
+  }
+}
+
+function booleanOption<T extends object>(options: T, key: keyof T & string, fallback: boolean): boolean {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Expected an options object but received ${describeValue(options)}`);
+  }
+  const value = (options as Record<string, unknown>)[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`Expected boolean for ${key} but received ${describeValue(value)}`);
+  return value;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
