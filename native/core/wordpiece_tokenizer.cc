@@ -1,0 +1,432 @@
+#include "wordpiece_tokenizer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "thread_pool.h"
+#include "unicode.h"
+
+namespace md {
+
+using unicode::char_class;
+
+namespace {
+
+const char* const kUnk = "[UNK]";
+const char* const kPad = "[PAD]";
+const char* const kCls = "[CLS]";
+const char* const kSep = "[SEP]";
+const char* const kMask = "[MASK]";
+const char* const kContinuationPrefix = "##";
+
+// Where encode() puts ids: grows without limit.
+struct VectorSink {
+  std::vector<std::int32_t>& out;
+  bool full() const { return false; }
+  void push(std::int32_t id) { out.push_back(id); }
+};
+
+// Where encode_batch() puts ids: one row of the result, stops at its capacity (truncation), which
+// also lets the tokenizer skip the rest of a long text.
+struct RowSink {
+  std::int32_t* data;
+  std::size_t capacity;
+  std::size_t size = 0;
+  bool full() const { return size >= capacity; }
+  void push(std::int32_t id) {
+    if (size < capacity) data[size++] = id;
+  }
+};
+
+std::uint64_t edge_key(std::int32_t node, unsigned char byte) {
+  return ((static_cast<std::uint64_t>(node) << 8) | byte) + 1;  // +1: key 0 marks an empty slot
+}
+std::uint64_t edge_hash(std::uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 24; }
+
+}  // namespace
+
+struct WordPieceTokenizer::Scratch {
+  std::string word;                  // UTF-8 bytes of the normalized word being built
+  std::size_t word_chars = 0;        // its length in code points (the 100-character rule)
+  std::vector<std::int32_t> pieces;  // pieces of the word, held back until the word proves good
+  std::string utf8;                  // a UTF-16 text converted for encode_batch_utf16
+};
+
+WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options)
+    : options_(options), vocab_(std::move(vocab)) {
+  if (vocab_.size() >= static_cast<std::size_t>(INT32_MAX)) throw std::invalid_argument("vocabulary too large");
+  id_of_.reserve(vocab_.size());
+  std::size_t total_bytes = 0;
+  for (std::size_t id = 0; id < vocab_.size(); ++id) {
+    const std::string& token = vocab_[id];
+    auto inserted = id_of_.emplace(std::string_view(token), static_cast<std::int32_t>(id));
+    if (!inserted.second) {
+      throw std::invalid_argument("duplicate token \"" + token + "\" at ids " + std::to_string(inserted.first->second) +
+                                  " and " + std::to_string(id));
+    }
+    total_bytes += token.size();
+  }
+  unk_id_ = token_to_id(kUnk);
+  if (unk_id_ < 0) throw std::invalid_argument("vocabulary has no [UNK] token; WordPiece needs it");
+  pad_id_ = token_to_id(kPad);
+  cls_id_ = token_to_id(kCls);
+  sep_id_ = token_to_id(kSep);
+  mask_id_ = token_to_id(kMask);
+
+  // Trie: at most one node per vocabulary byte, so an edge table of twice that never fills.
+  std::size_t capacity = 16;
+  while (capacity < 2 * total_bytes + 16) capacity *= 2;
+  edges_.assign(capacity, Edge{0, -1});
+  edge_mask_ = capacity - 1;
+  std::fill(std::begin(root_children_), std::end(root_children_), -1);
+  terminal_id_.reserve(total_bytes + 1);
+  terminal_id_.push_back(-1);  // the root
+  for (std::size_t id = 0; id < vocab_.size(); ++id) add_to_trie(vocab_[id], static_cast<std::int32_t>(id));
+  continuation_root_ = 0;
+  for (const char* c = kContinuationPrefix; *c != '\0' && continuation_root_ >= 0; ++c) {
+    continuation_root_ = child(continuation_root_, static_cast<unsigned char>(*c));
+  }
+
+  single_char_id_.assign(0x10000, -1);
+  for (std::size_t id = 0; id < vocab_.size(); ++id) {
+    const std::string& token = vocab_[id];
+    if (token.empty()) continue;
+    const auto* p = reinterpret_cast<const unsigned char*>(token.data());
+    const auto* end = p + token.size();
+    bool invalid = false;
+    const char32_t cp = unicode::decode_utf8(p, end, &invalid);
+    if (p == end && !invalid && cp < 0x10000) single_char_id_[cp] = static_cast<std::int32_t>(id);
+  }
+
+  // ASCII fast path, derived from the same tables as everything else.
+  for (int b = 0; b < 128; ++b) {
+    const std::uint8_t cls = char_class(static_cast<char32_t>(b));
+    ascii_class_[b] = cls & (unicode::kDrop | unicode::kWhitespace | unicode::kPunctuation);
+    char32_t folded[unicode::kMaxFold];
+    const bool fold = options_.lowercase && (cls & unicode::kFolds);
+    ascii_fold_[b] = static_cast<unsigned char>(fold && unicode::fold(static_cast<char32_t>(b), folded) == 1 ? folded[0] : b);
+  }
+
+  for (const char* special : {kPad, kUnk, kCls, kSep, kMask}) {
+    const std::int32_t id = token_to_id(special);
+    if (id >= 0) specials_.push_back({special, id});
+  }
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
+  if (!specials_.empty()) {
+    special_first_byte_ = static_cast<unsigned char>(specials_[0].text[0]);
+    for (const Special& s : specials_) {
+      if (static_cast<unsigned char>(s.text[0]) != special_first_byte_) special_first_byte_ = -1;
+    }
+  }
+}
+
+std::int32_t WordPieceTokenizer::token_to_id(std::string_view token) const {
+  auto it = id_of_.find(token);
+  return it == id_of_.end() ? -1 : it->second;
+}
+
+std::int32_t WordPieceTokenizer::child(std::int32_t node, unsigned char byte) const {
+  if (node == 0) return root_children_[byte];
+  const std::uint64_t key = edge_key(node, byte);
+  for (std::uint64_t slot = edge_hash(key) & edge_mask_;; slot = (slot + 1) & edge_mask_) {
+    const Edge& e = edges_[slot];
+    if (e.key == key) return e.child;
+    if (e.key == 0) return -1;
+  }
+}
+
+void WordPieceTokenizer::insert_edge(std::int32_t node, unsigned char byte, std::int32_t to) {
+  if (node == 0) {
+    root_children_[byte] = to;
+    return;
+  }
+  const std::uint64_t key = edge_key(node, byte);
+  std::uint64_t slot = edge_hash(key) & edge_mask_;
+  while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
+  edges_[slot] = Edge{key, to};
+  ++edge_count_;
+}
+
+void WordPieceTokenizer::add_to_trie(const std::string& token, std::int32_t id) {
+  std::int32_t node = 0;
+  for (unsigned char byte : token) {
+    std::int32_t next = child(node, byte);
+    if (next < 0) {
+      next = static_cast<std::int32_t>(terminal_id_.size());
+      terminal_id_.push_back(-1);
+      insert_edge(node, byte, next);
+    }
+    node = next;
+  }
+  terminal_id_[static_cast<std::size_t>(node)] = id;
+}
+
+// ---- the pipeline -----------------------------------------------------------------------
+
+template <class Sink>
+void WordPieceTokenizer::flush_word(Scratch& s, Sink& sink) const {
+  if (s.word.empty()) return;
+  if (s.word_chars > kMaxCharsPerWord) {
+    sink.push(unk_id_);
+  } else {
+    // Greedy longest-match-first. Tokens are whole UTF-8 strings, so a match always ends on a
+    // code point boundary of the word.
+    const auto* w = reinterpret_cast<const unsigned char*>(s.word.data());
+    const std::size_t n = s.word.size();
+    s.pieces.clear();
+    bool bad = false;
+    for (std::size_t start = 0; start < n;) {
+      std::int32_t node = start == 0 ? 0 : continuation_root_;
+      std::int32_t best_id = -1;
+      std::size_t best_end = start;
+      for (std::size_t i = start; i < n && node >= 0; ++i) {
+        node = child(node, w[i]);
+        if (node >= 0 && terminal_id_[static_cast<std::size_t>(node)] >= 0) {
+          best_id = terminal_id_[static_cast<std::size_t>(node)];
+          best_end = i + 1;
+        }
+      }
+      if (best_id < 0) {
+        bad = true;
+        break;
+      }
+      s.pieces.push_back(best_id);
+      start = best_end;
+    }
+    if (bad) {
+      sink.push(unk_id_);
+    } else {
+      for (std::int32_t id : s.pieces) sink.push(id);
+    }
+  }
+  s.word.clear();
+  s.word_chars = 0;
+}
+
+// A word made of one code point: its token, or [UNK] (no shorter piece can match part of a
+// code point).
+template <class Sink>
+void WordPieceTokenizer::emit_single_char(char32_t cp, Scratch& s, Sink& sink) const {
+  if (cp < 0x10000) {
+    const std::int32_t id = single_char_id_[cp];
+    sink.push(id >= 0 ? id : unk_id_);
+    return;
+  }
+  unicode::append_utf8(s.word, cp);
+  s.word_chars = 1;
+  flush_word(s, sink);
+}
+
+// A code point after normalization: judged by the pre-tokenizer.
+template <class Sink>
+void WordPieceTokenizer::emit_normalized_char(char32_t cp, Scratch& s, Sink& sink) const {
+  const std::uint8_t cls = char_class(cp);
+  if (cls & unicode::kWhitespace) {
+    flush_word(s, sink);
+  } else if (cls & unicode::kPunctuation) {
+    flush_word(s, sink);
+    emit_single_char(cp, s, sink);
+  } else {
+    unicode::append_utf8(s.word, cp);
+    ++s.word_chars;
+  }
+}
+
+// Text with no special token in it: clean, normalize, pre-tokenize and WordPiece in one pass.
+template <class Sink>
+void WordPieceTokenizer::encode_segment(const unsigned char* p, const unsigned char* end, Scratch& s,
+                                        Sink& sink) const {
+  const bool lowercase = options_.lowercase;
+  while (p < end) {
+    if (sink.full()) break;  // truncated: the rest cannot show
+    const unsigned char b = *p;
+    if (b < 0x80) {  // ASCII fast path
+      ++p;
+      const std::uint8_t cls = ascii_class_[b];
+      if (cls == 0) {
+        s.word.push_back(static_cast<char>(ascii_fold_[b]));
+        ++s.word_chars;
+      } else if (cls & unicode::kDrop) {
+        // removed by cleaning
+      } else if (cls & unicode::kWhitespace) {
+        flush_word(s, sink);
+      } else {  // punctuation
+        flush_word(s, sink);
+        emit_single_char(b, s, sink);
+      }
+      continue;
+    }
+    bool invalid = false;
+    const char32_t cp = unicode::decode_utf8(p, end, &invalid);  // invalid -> U+FFFD, dropped below
+    const std::uint8_t cls = char_class(cp);
+    if (cls & unicode::kDrop) continue;
+    if (cls & unicode::kWhitespace) {
+      flush_word(s, sink);
+      continue;
+    }
+    const bool folds = lowercase && (cls & unicode::kFolds);
+    if (cls & unicode::kCjk) {  // a word of its own: the common case in Chinese text
+      flush_word(s, sink);
+      if (!folds) {
+        emit_single_char(cp, s, sink);
+        continue;
+      }
+      char32_t folded[unicode::kMaxFold];
+      const std::size_t count = unicode::fold(cp, folded);
+      for (std::size_t i = 0; i < count; ++i) emit_normalized_char(folded[i], s, sink);
+      flush_word(s, sink);
+      continue;
+    }
+    if (folds) {
+      char32_t folded[unicode::kMaxFold];
+      const std::size_t count = unicode::fold(cp, folded);
+      for (std::size_t i = 0; i < count; ++i) emit_normalized_char(folded[i], s, sink);
+      continue;
+    }
+    if (cls & unicode::kPunctuation) {
+      flush_word(s, sink);
+      emit_single_char(cp, s, sink);
+      continue;
+    }
+    unicode::append_utf8(s.word, cp);
+    ++s.word_chars;
+  }
+  flush_word(s, sink);
+}
+
+template <class Sink>
+void WordPieceTokenizer::encode_text(std::string_view utf8, Scratch& s, Sink& sink) const {
+  s.word.clear();
+  s.word_chars = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
+  const auto* end = p + utf8.size();
+  if (specials_.empty()) {
+    encode_segment(p, end, s, sink);
+    return;
+  }
+  // Specials are matched in the raw bytes, leftmost first, longest first at one position.
+  const unsigned char* segment = p;
+  const unsigned char* scan = p;
+  while (scan < end) {
+    const unsigned char* candidate;
+    if (special_first_byte_ >= 0) {
+      candidate = static_cast<const unsigned char*>(std::memchr(scan, special_first_byte_, end - scan));
+      if (candidate == nullptr) break;
+    } else {
+      candidate = scan;
+    }
+    const Special* match = nullptr;
+    const std::size_t room = static_cast<std::size_t>(end - candidate);
+    for (const Special& special : specials_) {
+      if (special.text.size() <= room && std::memcmp(candidate, special.text.data(), special.text.size()) == 0) {
+        match = &special;
+        break;
+      }
+    }
+    if (match == nullptr) {
+      scan = candidate + 1;
+      continue;
+    }
+    encode_segment(segment, candidate, s, sink);
+    if (sink.full()) return;
+    sink.push(match->id);
+    segment = scan = candidate + match->text.size();
+  }
+  encode_segment(segment, end, s, sink);
+}
+
+// ---- public entry points ----------------------------------------------------------------
+
+std::vector<std::int32_t> WordPieceTokenizer::encode(std::string_view utf8, bool add_special_tokens) const {
+  if (add_special_tokens && (cls_id_ < 0 || sep_id_ < 0)) {
+    throw std::invalid_argument("vocabulary has no [CLS] or [SEP] token; encode without special tokens");
+  }
+  Scratch scratch;
+  std::vector<std::int32_t> ids;
+  ids.reserve(utf8.size() / 2 + 2);
+  VectorSink sink{ids};
+  if (add_special_tokens) ids.push_back(cls_id_);
+  encode_text(utf8, scratch, sink);
+  if (add_special_tokens) ids.push_back(sep_id_);
+  return ids;
+}
+
+std::vector<std::string> WordPieceTokenizer::tokenize(std::string_view utf8) const {
+  Scratch scratch;
+  std::vector<std::int32_t> ids;
+  VectorSink sink{ids};
+  encode_text(utf8, scratch, sink);
+  std::vector<std::string> pieces;
+  pieces.reserve(ids.size());
+  for (std::int32_t id : ids) pieces.push_back(vocab_[static_cast<std::size_t>(id)]);
+  return pieces;
+}
+
+void WordPieceTokenizer::check_batch_options(const BatchEncodeOptions& options) const {
+  const int min_length = options.add_special_tokens ? 2 : 1;
+  if (options.max_length < min_length) {
+    throw std::invalid_argument("max_length must be at least " + std::to_string(min_length) + ", got " +
+                                std::to_string(options.max_length));
+  }
+  if (pad_id_ < 0) throw std::invalid_argument("vocabulary has no [PAD] token; encode_batch pads with it");
+  if (options.add_special_tokens && (cls_id_ < 0 || sep_id_ < 0)) {
+    throw std::invalid_argument("vocabulary has no [CLS] or [SEP] token; encode without special tokens");
+  }
+}
+
+template <class TextAt>
+void WordPieceTokenizer::encode_batch_impl(std::size_t n, const TextAt& text_at, const BatchEncodeOptions& options,
+                                           std::int32_t* ids, std::int32_t* lengths, int threads) const {
+  check_batch_options(options);
+  if (n == 0) return;
+  const std::size_t width = static_cast<std::size_t>(options.max_length);
+  const bool specials = options.add_special_tokens;
+  ThreadPool& pool = global_thread_pool();
+  std::vector<Scratch> scratch(static_cast<std::size_t>(pool.size()));
+  // Chunks of texts, handed out dynamically: big enough that the hand-out cost vanishes, small
+  // enough (several per thread) that a chunk of long texts cannot leave a thread idle at the end.
+  const std::size_t chunk = std::max<std::size_t>(1, std::min<std::size_t>(256, n / (8 * pool.size())));
+  const std::size_t chunks = (n + chunk - 1) / chunk;
+  pool.parallel_for(
+      chunks,
+      [&](std::size_t c, int slot) {
+        Scratch& s = scratch[static_cast<std::size_t>(slot)];
+        const std::size_t last = std::min(n, (c + 1) * chunk);
+        for (std::size_t i = c * chunk; i < last; ++i) {
+          std::int32_t* row = ids + i * width;
+          RowSink sink{row + (specials ? 1 : 0), width - (specials ? 2 : 0)};
+          encode_text(text_at(i, s), s, sink);
+          std::size_t length = sink.size;
+          if (specials) {
+            row[0] = cls_id_;
+            row[length + 1] = sep_id_;
+            length += 2;
+          }
+          std::fill(row + length, row + width, pad_id_);
+          lengths[i] = static_cast<std::int32_t>(length);
+        }
+      },
+      threads);
+}
+
+void WordPieceTokenizer::encode_batch(const std::string_view* texts, std::size_t n, const BatchEncodeOptions& options,
+                                      std::int32_t* ids, std::int32_t* lengths, int threads) const {
+  encode_batch_impl(
+      n, [texts](std::size_t i, Scratch&) { return texts[i]; }, options, ids, lengths, threads);
+}
+
+void WordPieceTokenizer::encode_batch_utf16(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
+                                            const BatchEncodeOptions& options, std::int32_t* ids,
+                                            std::int32_t* lengths, int threads) const {
+  encode_batch_impl(
+      n,
+      [units, offsets](std::size_t i, Scratch& s) {
+        unicode::utf16_to_utf8(units + offsets[i], offsets[i + 1] - offsets[i], s.utf8);
+        return std::string_view(s.utf8);
+      },
+      options, ids, lengths, threads);
+}
+
+}  // namespace md
