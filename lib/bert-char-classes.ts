@@ -1,91 +1,81 @@
 /**
  * The character classes the BERT normalizer and pre-tokenizer need, per code point, and the
- * lower-casing fold (NFD, drop Mn, lower-case) — the same data the native tokenizer uses.
- *
- * TEMPORARY SOURCE: Node's own Unicode data through \p{...} regexes, computed lazily and cached.
- * The oracle (Rust `tokenizers`) uses older Unicode tables for control/punctuation/Mn, so a few
- * hundred rare code points differ (see /work/notes/tokenizer-findings.md); this module switches to
- * the generated lib/unicode-tables.ts as soon as that exists, so native and TS agree by construction.
+ * lower-casing fold (NFD, drop Mn, lower-case each code point) — read from the generated
+ * lib/unicode-tables.ts, the very data native/core/unicode_tables.cc holds, so the TypeScript and
+ * the native tokenizer agree by construction. (Those tables take the oracle's answer where Hugging
+ * Face `tokenizers`, with older Unicode tables, disagrees with Node; see scripts/gen-unicode-tables.js.)
  */
+import {
+  CJK_RANGES,
+  DROP_RANGES,
+  FOLD,
+  HANGUL,
+  NONSPACING_MARK_RANGES,
+  PUNCTUATION_RANGES,
+  WHITESPACE_RANGES,
+} from './unicode-tables';
 
-/** Bit flags; a code point may have several (e.g. none, or Punctuation alone). */
+/** Bit flags; a code point may have several, or none (a letter, a digit, an emoji...). */
 export const CharClass = {
   /** Removed by text cleaning: U+0000, U+FFFD, Cc/Cf/Co except \t \n \r. Unassigned (Cn) is kept. */
   Drop: 1,
-  /** Unicode White_Space (and \t \n \r): becomes a space, separates words. */
+  /** White_Space (and \t \n \r): becomes a space, separates words. */
   Whitespace: 2,
   /** ASCII !-/ :-@ [-` {-~ or Unicode P*: a word of its own. */
   Punctuation: 4,
   /** CJK ideograph (BERT's ranges): a word of its own. */
   Cjk: 8,
-  /** Non-spacing mark: removed by accent stripping (lowercase mode only). */
+  /** Non-spacing mark: removed by accent stripping (lower-casing mode only). */
   NonSpacingMark: 16,
+  /** Lower-casing mode changes it (foldForLowercase(cp) is not cp itself): lets the hot loop skip the fold. */
+  Folds: 32,
 } as const;
 
-const COMPUTED = 0x80;
-const classCache = new Uint8Array(0x110000);
-
-const CONTROL_LIKE = /^[\p{Cc}\p{Cf}\p{Co}]$/u;
-const WHITE_SPACE = /^\p{White_Space}$/u;
-const UNICODE_PUNCTUATION = /^\p{P}$/u;
-const NON_SPACING_MARK = /^\p{Mn}$/u;
-
-/** BERT's `_is_chinese_char` ranges (CJK Unified Ideographs and extensions, compatibility ideographs). */
-export function isCjkIdeograph(cp: number): boolean {
-  return (
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x20000 && cp <= 0x2a6df) ||
-    (cp >= 0x2a700 && cp <= 0x2b73f) ||
-    (cp >= 0x2b740 && cp <= 0x2b81f) ||
-    (cp >= 0x2b920 && cp <= 0x2ceaf) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0x2f800 && cp <= 0x2fa1f)
-  );
+/**
+ * One byte per code point (1.1 MB): a class lookup is a single array read in the hot loop.
+ * Filling it from the range lists takes about a millisecond at load.
+ */
+const classOf = new Uint8Array(0x110000);
+function mark(ranges: readonly number[], bit: number): void {
+  for (let i = 0; i < ranges.length; i += 2) {
+    for (let cp = ranges[i]; cp <= ranges[i + 1]; cp++) classOf[cp] |= bit;
+  }
 }
+mark(DROP_RANGES, CharClass.Drop);
+mark(WHITESPACE_RANGES, CharClass.Whitespace);
+mark(PUNCTUATION_RANGES, CharClass.Punctuation);
+mark(CJK_RANGES, CharClass.Cjk);
+mark(NONSPACING_MARK_RANGES, CharClass.NonSpacingMark);
+// A lone surrogate reaches the Rust and C++ tokenizers as U+FFFD (N-API's UTF-8 conversion), which is dropped.
+for (let cp = 0xd800; cp <= 0xdfff; cp++) classOf[cp] = CharClass.Drop;
 
-function isAsciiPunctuation(cp: number): boolean {
-  return (cp >= 0x21 && cp <= 0x2f) || (cp >= 0x3a && cp <= 0x40) || (cp >= 0x5b && cp <= 0x60) || (cp >= 0x7b && cp <= 0x7e);
-}
+for (const row of FOLD) classOf[row[0]] |= CharClass.Folds;
+for (let cp = HANGUL.S_BASE; cp < HANGUL.S_BASE + HANGUL.S_COUNT; cp++) classOf[cp] |= CharClass.Folds;
 
-function computeClass(cp: number): number {
-  if (cp >= 0xd800 && cp <= 0xdfff) return CharClass.Drop; // a lone surrogate arrives as U+FFFD
-  const ch = String.fromCodePoint(cp);
-  let cls = 0;
-  if (cp === 0x09 || cp === 0x0a || cp === 0x0d) return CharClass.Whitespace;
-  if (cp === 0 || cp === 0xfffd || CONTROL_LIKE.test(ch)) cls |= CharClass.Drop;
-  if (WHITE_SPACE.test(ch)) cls |= CharClass.Whitespace;
-  if (isAsciiPunctuation(cp) || UNICODE_PUNCTUATION.test(ch)) cls |= CharClass.Punctuation;
-  if (isCjkIdeograph(cp)) cls |= CharClass.Cjk;
-  if (NON_SPACING_MARK.test(ch)) cls |= CharClass.NonSpacingMark;
-  return cls;
-}
-
-/** The CharClass bits of code point `cp`. */
+/** The CharClass bits of code point `cp` (0 <= cp <= 0x10FFFF). */
 export function charClass(cp: number): number {
-  const cached = classCache[cp];
-  if (cached !== 0) return cached & ~COMPUTED;
-  const cls = computeClass(cp);
-  classCache[cp] = cls | COMPUTED;
-  return cls;
+  return classOf[cp];
 }
 
-const foldCache = new Map<number, string>();
+/** Fold of every code point that does not fold to itself (Hangul syllables are computed instead). */
+const foldOf = new Map<number, string>();
+for (const row of FOLD) foldOf.set(row[0], String.fromCodePoint(...row.slice(1)));
 
 /**
  * What lower-casing mode makes of one code point: its NFD decomposition without non-spacing marks,
  * each remaining code point lower-cased on its own (Rust's char::to_lowercase has no context rules,
- * so a final sigma stays "σ"). May be empty (a lone accent) or longer than one code point.
+ * so a final sigma stays "σ"). May be empty (a lone accent) or several code points.
  */
 export function foldForLowercase(cp: number): string {
-  let folded = foldCache.get(cp);
-  if (folded === undefined) {
-    folded = '';
-    for (const part of String.fromCodePoint(cp).normalize('NFD')) {
-      if (charClass(part.codePointAt(0)!) & CharClass.NonSpacingMark) continue;
-      folded += part.toLowerCase();
-    }
-    foldCache.set(cp, folded);
+  const folded = foldOf.get(cp);
+  if (folded !== undefined) return folded;
+  const s = cp - HANGUL.S_BASE;
+  if (s >= 0 && s < HANGUL.S_COUNT) {
+    // Hangul syllables decompose algorithmically into jamo (letters, so nothing is dropped or lower-cased).
+    const l = HANGUL.L_BASE + Math.floor(s / HANGUL.N_COUNT);
+    const v = HANGUL.V_BASE + Math.floor((s % HANGUL.N_COUNT) / HANGUL.T_COUNT);
+    const t = HANGUL.T_BASE + (s % HANGUL.T_COUNT);
+    return t === HANGUL.T_BASE ? String.fromCharCode(l, v) : String.fromCharCode(l, v, t);
   }
-  return folded;
+  return String.fromCodePoint(cp);
 }

@@ -501,10 +501,11 @@ export class WordPieceTokenizer {
         this.flushWord();
         continue;
       }
+      const folds = lowercase && (cls & CharClass.Folds) !== 0;
       if (cls & CharClass.Cjk) {
-        // The normalizer pads it with spaces: a word of its own (NFD may still map a compatibility ideograph).
+        // The normalizer pads it with spaces: a word of its own (NFD may map a compatibility ideograph).
         this.flushWord();
-        if (lowercase) {
+        if (folds) {
           this.appendNormalized(foldForLowercase(cp));
           this.flushWord();
         } else if (cp < 0x10000) {
@@ -513,14 +514,16 @@ export class WordPieceTokenizer {
           this.appendCodePoint(cp);
           this.flushWord();
         }
-        continue;
-      }
-      if (lowercase) {
+      } else if (folds) {
         this.appendNormalized(foldForLowercase(cp));
       } else if (cls & CharClass.Punctuation) {
         this.flushWord();
-        this.appendCodePoint(cp);
-        this.flushWord();
+        if (cp < 0x10000) {
+          this.emitOneUnitWord(cp);
+        } else {
+          this.appendCodePoint(cp);
+          this.flushWord();
+        }
       } else {
         this.appendCodePoint(cp);
       }
