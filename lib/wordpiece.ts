@@ -20,6 +20,11 @@
  *  6. WordPiece: greedy longest-match-first, continuation pieces carry "##"; a word longer than
  *     100 code points, or one with any piece that is not in the vocab, becomes one [UNK].
  *
+ * Known gap: NFD's canonical reordering of combining marks is not done (folding is per code point).
+ * It matters only for two or more marks with a non-zero combining class that survive accent
+ * stripping, standing out of canonical order, inside a word the vocab can spell (never with
+ * bert-base-chinese: such words are [UNK] either way).
+ *
  * Speed: one pass over the UTF-16 code units, no regex, no per-character strings. Words are built
  * in a Uint16Array and matched against a trie of the vocab (open-addressed hash of trie edges), so a
  * longest match costs one hash probe per code unit. CJK characters and punctuation, the bulk of

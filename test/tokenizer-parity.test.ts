@@ -258,6 +258,47 @@ describe('tokenizer parity with Hugging Face tokenizers 0.23.2 (the oracle)', fu
         compareAll('native', native.encoder!, corpus, expected, vocab);
       });
 
+      it('native Tokenizer gives the TypeScript ids on "a" + c + "b" for every code point c', function () {
+        // The TS tokenizer matches the oracle code point by code point (test above), so this extends
+        // the per-code-point check to the native tables without 1.1 million slow oracle calls.
+        const native = loadNative(lowercase);
+        if (native.encoder === undefined) {
+          console.log(`    SKIPPED native per-code-point parity: ${native.reason}`);
+          this.skip();
+        }
+        const ts = new WordPieceTokenizer(vocab, { lowercase });
+        const texts: string[] = [];
+        for (let cp = 0; cp <= 0x10ffff; cp++) {
+          if (cp === 0xd800) cp = 0xe000;
+          texts.push('a' + String.fromCodePoint(cp) + 'b');
+        }
+        const want = ts.encodeBatch(texts, { maxLength: 16 });
+        const got = native.encoder!.encodeBatch(texts, { maxLength: 16 });
+        const differences: string[] = [];
+        for (let i = 0; i < texts.length && differences.length < 20; i++) {
+          const a = want.ids.subarray(i * 16, (i + 1) * 16);
+          const b = got.ids.subarray(i * 16, (i + 1) * 16);
+          if (!sameIds(a, b)) differences.push(`U+${texts[i].codePointAt(1)!.toString(16).toUpperCase()}: TS ${Array.from(a).join(' ')}, native ${Array.from(b).join(' ')}`);
+        }
+        console.log(`    native: ${texts.length} code points checked, ${differences.length} differences`);
+        if (differences.length > 0) assert.fail(`native ids differ from TS (= oracle) for:\n  ${differences.join('\n  ')}`);
+      });
+
+      it('decode gives the oracle text (skipSpecialTokens true and false) on edge cases and 2,000 data texts', async function () {
+        const ts = new WordPieceTokenizer(vocab, { lowercase });
+        const sample = [...corpus.sources.get('edge cases')!, ...Array.from({ length: Math.min(2000, corpus.texts.length) }, (_, i) => i)];
+        let compared = 0;
+        for (const i of sample) {
+          for (const skip of [true, false]) {
+            const want = await oracle.decode(Array.from(expected[i]), skip);
+            const got = ts.decode(expected[i], { skipSpecialTokens: skip });
+            compared++;
+            assert.equal(got, want, `decode(skipSpecialTokens ${skip}) of the ids of ${JSON.stringify(corpus.texts[i]).slice(0, 200)}`);
+          }
+        }
+        console.log(`    decode: ${compared} decodes equal the oracle`);
+      });
+
       it('encodeBatch (maxLength 32 and 128) equals the truncated, padded oracle ids, TS and native', function () {
         const ts = new WordPieceTokenizer(vocab, { lowercase });
         for (const maxLength of [32, 128]) compareBatch('TypeScript', ts, corpus, expected, maxLength, vocab);
