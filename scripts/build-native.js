@@ -1,12 +1,12 @@
 'use strict';
 // Builds the addon from source with cmake-js (C++17 compiler + CMake, nothing else).
 const { spawnSync } = require('child_process');
-const { root } = require('./native-paths');
+const { root, buildDir } = require('./native-paths');
 
 function buildNative() {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
   const parallel = String(Math.max(1, require('os').availableParallelism?.() ?? require('os').cpus().length));
-  const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build', '--parallel', parallel], {
+  const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', buildDir, '--parallel', parallel], {
     cwd: root,
     stdio: 'inherit',
   });
