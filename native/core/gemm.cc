@@ -109,6 +109,49 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* a, con
   }
   update_tile_scalar(acc, kAvx2NR, c, ldc, alpha, beta, m, n);
 }
+
+// AVX-512: 12 rows x 32 columns = 24 zmm accumulators of the 32 registers; per
+// k step 2 loads of B, 12 broadcasts of A, 24 FMAs.
+constexpr int kAvx512MR = 12, kAvx512NR = 32;
+__attribute__((target("avx512f"))) void kernel_avx512(int kc, const float* a, const float* b, float* c, int ldc,
+                                                      float alpha, float beta, int m, int n) {
+  __m512 acc[kAvx512MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < kAvx512MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < kAvx512MR; ++r) {
+      const __m512 ar = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+    }
+    a += kAvx512MR;
+    b += kAvx512NR;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (m == kAvx512MR && n == kAvx512NR) {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+    for (int r = 0; r < kAvx512MR; ++r) {
+      float* cr = c + static_cast<long>(r) * ldc;
+      if (beta == 0.0f) {
+        _mm512_storeu_ps(cr, _mm512_mul_ps(va, acc[r][0]));
+        _mm512_storeu_ps(cr + 16, _mm512_mul_ps(va, acc[r][1]));
+      } else {
+        _mm512_storeu_ps(cr, _mm512_fmadd_ps(va, acc[r][0], _mm512_mul_ps(vb, _mm512_loadu_ps(cr))));
+        _mm512_storeu_ps(cr + 16, _mm512_fmadd_ps(va, acc[r][1], _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16))));
+      }
+    }
+    return;
+  }
+  alignas(64) float tile[kAvx512MR * kAvx512NR];
+  for (int r = 0; r < kAvx512MR; ++r) {
+    _mm512_store_ps(tile + r * kAvx512NR, acc[r][0]);
+    _mm512_store_ps(tile + r * kAvx512NR + 16, acc[r][1]);
+  }
+  update_tile_scalar(tile, kAvx512NR, c, ldc, alpha, beta, m, n);
+}
 #endif
 
 struct KernelSpec {
@@ -119,7 +162,8 @@ struct KernelSpec {
 KernelSpec kernel_for(GemmLevel level) {
   switch (level) {
 #ifdef MD_GEMM_X86
-    case GemmLevel::avx512:  // no separate AVX-512 kernel yet: the AVX2 one runs there
+    case GemmLevel::avx512:
+      return {kAvx512MR, kAvx512NR, kernel_avx512};
     case GemmLevel::avx2:
       return {kAvx2MR, kAvx2NR, kernel_avx2};
 #endif

@@ -45,11 +45,14 @@ double gflops(md::GemmLevel level, const Shape& s, double seconds) {
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 0.3;
   const Shape shapes[] = {
-      {"textcnn conv fwd k=3 (tokens x 3E) . W^T", false, true, 64 * 34, 128, 3 * 128},
-      {"textcnn conv fwd k=5", false, true, 64 * 34, 128, 5 * 128},
-      {"textcnn conv fwd k=5, 60 tokens/text", false, true, 64 * 60, 128, 5 * 128},
-      {"textcnn conv dW = dY^T . X (k=5)", true, false, 128, 5 * 128, 64 * 34},
-      {"textcnn conv dX = dY . W (k=5)", false, false, 64 * 34, 5 * 128, 128},
+      {"textcnn shard token table [U, E] . W_all^T", false, true, 700, 12 * 128, 128},
+      {"textcnn shard table, all tokens distinct", false, true, 32 * 48, 12 * 128, 128},
+      {"textcnn inference table block (256 tokens)", false, true, 256, 12 * 128, 128},
+      {"im2col conv fwd k=3 (tokens x 3E) . W^T", false, true, 64 * 34, 128, 3 * 128},
+      {"im2col conv fwd k=5", false, true, 64 * 34, 128, 5 * 128},
+      {"im2col conv fwd k=5, 60 tokens/text", false, true, 64 * 60, 128, 5 * 128},
+      {"im2col conv dW = dY^T . X (k=5)", true, false, 128, 5 * 128, 64 * 34},
+      {"im2col conv dX = dY . W (k=5)", false, false, 64 * 34, 5 * 128, 128},
       {"gru step x . W^T  M=32", false, true, 32, 384, 128},
       {"gru step h . U^T  M=64", false, true, 64, 384, 128},
       {"square 512", false, false, 512, 512, 512},

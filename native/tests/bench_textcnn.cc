@@ -2,7 +2,7 @@
 // fast-inference throughput at the reference sizes (V=21128, E=128, windows
 // 3/4/5 x 128 filters, 2 classes, dropout 0.5), on synthetic batches.
 //
-//   bench_textcnn [seconds_per_case=3] [threads=2]
+//   bench_textcnn [seconds_per_case=3] [threads=2] [vocab_size=21128] [train|infer|all]
 //
 // Texts: lengths log-normal with median 34 (sigma 1.05, so ~10% reach the
 // 128-token cap, like shop reviews truncated to 128); token ids Zipf-distributed
@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "textcnn.h"
@@ -206,11 +207,15 @@ int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   md::TextCnnConfig config;
-  config.vocab_size = 21128;
+  config.vocab_size = argc > 3 ? std::atoi(argv[3]) : 21128;
+  const std::string what = argc > 4 ? argv[4] : "all";
   config.num_classes = 2;
   md::TextCnn model(config, 1);
 
+  std::printf("TextCNN V=%d E=%d windows 3/4/5 x %d filters, C=%d\n", config.vocab_size, config.embedding_dim,
+              config.filters, config.num_classes);
   for (bool zipf : {true, false}) {
+    if (what == "infer") break;
     const Texts texts = make_texts(64 * 64, config.vocab_size, zipf, zipf ? 1 : 2);
     std::printf("tokens %-8s mean length %.1f, %d threads\n", zipf ? "zipf" : "uniform", mean_length(texts), threads);
     const TrainResult tr = bench_train(model, texts, threads, seconds);
@@ -218,6 +223,7 @@ int main(int argc, char** argv) {
     std::printf("  train step (+ grad sum, Adam) %9.0f examples/s\n", tr.step_per_s);
   }
 
+  if (what == "train") return 0;
   const auto t0 = Clock::now();
   model.prepare_inference();
   const double prep = std::chrono::duration<double>(Clock::now() - t0).count();
