@@ -31,7 +31,17 @@
  * Chinese text, take a direct table lookup.
  */
 import { readVocabFile, UNK_TOKEN } from './vocab';
-import { CharClass, charClass, foldForLowercase } from './bert-char-classes';
+import * as charClasses from './bert-char-classes';
+
+// Module-local copies: transpilers (tsx/esbuild) turn imported bindings into property getters,
+// which cost more than the rest of the hot loop together; these are plain constants.
+const charClass = charClasses.charClass;
+const foldForLowercase = charClasses.foldForLowercase;
+const DROP = charClasses.DROP;
+const WHITESPACE = charClasses.WHITESPACE;
+const PUNCTUATION = charClasses.PUNCTUATION;
+const CJK = charClasses.CJK;
+const FOLDS = charClasses.FOLDS;
 
 export const PAD_TOKEN = '[PAD]';
 export const CLS_TOKEN = '[CLS]';
@@ -501,13 +511,13 @@ export class WordPieceTokenizer {
         }
       }
       const cls = charClass(cp);
-      if (cls & CharClass.Drop) continue;
-      if (cls & CharClass.Whitespace) {
+      if (cls & DROP) continue;
+      if (cls & WHITESPACE) {
         this.flushWord();
         continue;
       }
-      const folds = lowercase && (cls & CharClass.Folds) !== 0;
-      if (cls & CharClass.Cjk) {
+      const folds = lowercase && (cls & FOLDS) !== 0;
+      if (cls & CJK) {
         // The normalizer pads it with spaces: a word of its own (NFD may map a compatibility ideograph).
         this.flushWord();
         if (folds) {
@@ -521,7 +531,7 @@ export class WordPieceTokenizer {
         }
       } else if (folds) {
         this.appendNormalized(foldForLowercase(cp));
-      } else if (cls & CharClass.Punctuation) {
+      } else if (cls & PUNCTUATION) {
         this.flushWord();
         if (cp < 0x10000) {
           this.emitOneUnitWord(cp);
@@ -549,9 +559,9 @@ export class WordPieceTokenizer {
         j++;
       }
       const cls = cp < 0x80 ? ASCII_TO_CLASS[cp] : charClass(cp);
-      if (cls & CharClass.Whitespace) {
+      if (cls & WHITESPACE) {
         this.flushWord();
-      } else if (cls & CharClass.Punctuation) {
+      } else if (cls & PUNCTUATION) {
         this.flushWord();
         this.appendCodePoint(cp);
         this.flushWord();
@@ -666,11 +676,11 @@ for (let c = 0; c < 128; c++) {
   const cls = charClass(c);
   ASCII_TO_CLASS[c] = cls;
   ASCII_CLASS[c] =
-    cls & CharClass.Drop
+    cls & DROP
       ? ASCII_DROP
-      : cls & CharClass.Whitespace
+      : cls & WHITESPACE
         ? ASCII_SPACE
-        : cls & CharClass.Punctuation
+        : cls & PUNCTUATION
           ? ASCII_PUNCT
           : ASCII_WORD;
 }
