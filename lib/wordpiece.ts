@@ -37,11 +37,11 @@ import * as charClasses from './bert-char-classes';
 // which cost more than the rest of the hot loop together; these are plain constants.
 const charClass = charClasses.charClass;
 const foldForLowercase = charClasses.foldForLowercase;
-const DROP = charClasses.DROP;
-const WHITESPACE = charClasses.WHITESPACE;
-const PUNCTUATION = charClasses.PUNCTUATION;
-const CJK = charClasses.CJK;
-const FOLDS = charClasses.FOLDS;
+const DROP = charClasses.CharClass.Drop;
+const WHITESPACE = charClasses.CharClass.Whitespace;
+const PUNCTUATION = charClasses.CharClass.Punctuation;
+const CJK = charClasses.CharClass.Cjk;
+const FOLDS = charClasses.CharClass.Folds;
 
 export const PAD_TOKEN = '[PAD]';
 export const CLS_TOKEN = '[CLS]';
