@@ -1,0 +1,347 @@
+#include "trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "thread_pool.h"
+
+namespace md {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// splitmix64: turns (seed, step, shard) into well-spread Rng seeds, so shards
+// and steps never share a dropout stream.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Fisher-Yates with our own index draw: std::shuffle's use of the engine is
+// implementation-defined, and a run must be the same with any standard library.
+void shuffle(std::vector<int64_t>& v, Rng& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) {
+    const std::size_t j = static_cast<std::size_t>(rng() % i);
+    std::swap(v[i - 1], v[j]);
+  }
+}
+
+int resolve_threads(int threads) { return threads > 0 ? threads : global_thread_pool().size(); }
+
+// Checks the rows' shape data (lengths and ids) of a data set, naming the row.
+void validate_tokens(const char* what, const int32_t* ids, const int32_t* lengths, int64_t rows, int max_len,
+                     int vocab_size) {
+  if (rows < 0) throw std::invalid_argument(std::string(what) + ": negative row count " + std::to_string(rows));
+  if (rows == 0) return;
+  if (!ids || !lengths) throw std::invalid_argument(std::string(what) + ": ids and lengths are required");
+  if (max_len < 1) throw std::invalid_argument(std::string(what) + ": max_len must be >= 1, got " + std::to_string(max_len));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int len = lengths[r];
+    if (len < 1 || len > max_len)
+      throw std::invalid_argument(std::string(what) + ": length " + std::to_string(len) + " at row " + std::to_string(r) +
+                                  " is outside [1, " + std::to_string(max_len) + "]");
+    const int32_t* row = ids + r * max_len;
+    for (int t = 0; t < len; ++t)
+      if (row[t] < 0 || row[t] >= vocab_size)
+        throw std::invalid_argument(std::string(what) + ": token id " + std::to_string(row[t]) + " at row " +
+                                    std::to_string(r) + ", position " + std::to_string(t) +
+                                    " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
+  }
+}
+
+void validate_train(const StudentModel& model, const TrainData& d) {
+  const int C = model.num_classes();
+  if (d.rows < 1) throw std::invalid_argument("training data: no rows");
+  validate_tokens("training data", d.ids, d.lengths, d.rows, d.max_len, model.vocab_size());
+  for (int64_t r = 0; r < d.rows; ++r) {
+    const int label = d.labels ? d.labels[r] : -1;
+    if (label < -1 || label >= C)
+      throw std::invalid_argument("training data: label " + std::to_string(label) + " at row " + std::to_string(r) +
+                                  " is outside [0, " + std::to_string(C) + ")");
+    const bool has_soft = d.soft_targets && !soft_target_absent(d.soft_targets + r * C, C, r);
+    if (label < 0 && !has_soft)
+      throw std::invalid_argument("training data: row " + std::to_string(r) + " has neither a label nor a soft target");
+  }
+}
+
+void validate_eval(const StudentModel& model, const EvalData& d) {
+  validate_tokens("eval data", d.ids, d.lengths, d.rows, d.max_len, model.vocab_size());
+  if (d.rows > 0 && !d.labels) throw std::invalid_argument("eval data: labels are required");
+  const int C = model.num_classes();
+  for (int64_t r = 0; r < d.rows; ++r)
+    if (d.labels[r] < 0 || d.labels[r] >= C)
+      throw std::invalid_argument("eval data: label " + std::to_string(d.labels[r]) + " at row " + std::to_string(r) +
+                                  " is outside [0, " + std::to_string(C) + ")");
+}
+
+// Copies rows[0..n) of a [*, max_len] id matrix into a compact [n, longest]
+// buffer, zero after each row's length. Returns longest.
+int compact_rows(const int32_t* ids, const int32_t* lengths, int max_len, const int64_t* rows, int n,
+                 std::vector<int32_t>& out_ids, std::vector<int32_t>& out_lengths) {
+  int longest = 1;
+  for (int i = 0; i < n; ++i) longest = std::max(longest, static_cast<int>(lengths[rows[i]]));
+  out_ids.assign(static_cast<std::size_t>(n) * longest, 0);
+  out_lengths.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const int len = lengths[rows[i]];
+    std::memcpy(out_ids.data() + static_cast<std::size_t>(i) * longest, ids + rows[i] * max_len,
+                sizeof(int32_t) * static_cast<std::size_t>(len));
+    out_lengths[i] = len;
+  }
+  return longest;
+}
+
+// Everything one shard of a training batch owns; allocated once per run.
+struct Shard {
+  std::unique_ptr<TrainContext> ctx;
+  Gradients grads;
+  std::vector<int32_t> ids, lengths, labels;
+  std::vector<float> soft, logits, dlogits;
+  double loss_sum = 0;
+};
+
+void copy_parameters(StudentModel& model, std::vector<Tensor>& out) {
+  out.clear();
+  for (const Parameter* p : model.parameters()) out.push_back(p->value);
+}
+
+void restore_parameters(StudentModel& model, const std::vector<Tensor>& saved) {
+  std::vector<Parameter*> params = model.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) params[i]->value.data = saved[i].data;
+}
+
+// grads[0] += grads[s] for s = 1.. in that order, parallel over element chunks
+// (each element's sum order is fixed, so the result is deterministic).
+void reduce_gradients(std::vector<Shard>& shards, int used) {
+  if (used <= 1) return;
+  constexpr std::size_t kChunk = 1 << 16;
+  struct Chunk {
+    std::size_t p, begin, end;
+  };
+  std::vector<Chunk> chunks;
+  Gradients& sum = shards[0].grads;
+  for (std::size_t p = 0; p < sum.size(); ++p)
+    for (std::size_t b = 0; b < sum[p].size(); b += kChunk) chunks.push_back({p, b, std::min(sum[p].size(), b + kChunk)});
+  global_thread_pool().parallel_for(chunks.size(), [&](std::size_t i, int) {
+    const Chunk& c = chunks[i];
+    float* dst = sum[c.p].ptr();
+    for (int s = 1; s < used; ++s) {
+      const float* src = shards[s].grads[c.p].ptr();
+      for (std::size_t k = c.begin; k < c.end; ++k) dst[k] += src[k];
+    }
+  });
+}
+
+}  // namespace
+
+void TrainOptions::validate() const {
+  if (epochs < 1) throw std::invalid_argument("epochs must be >= 1, got " + std::to_string(epochs));
+  if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1, got " + std::to_string(batch_size));
+  if (eval_batch_size < 1)
+    throw std::invalid_argument("eval_batch_size must be >= 1, got " + std::to_string(eval_batch_size));
+  optimizer.validate();
+  schedule.validate();
+  loss.validate();
+}
+
+std::vector<float> predict_logits(const StudentModel& model, const int32_t* ids, const int32_t* lengths, int64_t rows,
+                                  int max_len, EvalPath path, int batch_size, int threads) {
+  const int C = model.num_classes();
+  std::vector<float> logits(static_cast<std::size_t>(rows) * C);
+  if (rows == 0) return logits;
+  if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1, got " + std::to_string(batch_size));
+  // Group rows of similar length (stable order by length) so batches carry
+  // little padding; the grouping depends on the data only.
+  std::vector<int64_t> order(static_cast<std::size_t>(rows));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
+  const std::size_t batches = static_cast<std::size_t>((rows + batch_size - 1) / batch_size);
+  global_thread_pool().parallel_for(
+      batches,
+      [&](std::size_t b, int) {
+        const int64_t begin = static_cast<int64_t>(b) * batch_size;
+        const int n = static_cast<int>(std::min<int64_t>(batch_size, rows - begin));
+        std::vector<int32_t> bids, blens;
+        const int longest = compact_rows(ids, lengths, max_len, order.data() + begin, n, bids, blens);
+        std::vector<float> out(static_cast<std::size_t>(n) * C);
+        Batch batch{bids.data(), blens.data(), n, longest};
+        if (path == EvalPath::fast)
+          model.forward_fast(batch, out.data());
+        else
+          model.forward_reference(batch, out.data());
+        for (int i = 0; i < n; ++i)
+          std::memcpy(logits.data() + order[begin + i] * C, out.data() + static_cast<std::size_t>(i) * C,
+                      sizeof(float) * C);
+      },
+      resolve_threads(threads));
+  return logits;
+}
+
+EvalResult evaluate_model(const StudentModel& model, const EvalData& data, EvalPath path, int batch_size, int threads) {
+  validate_eval(model, data);
+  const int C = model.num_classes();
+  const std::vector<float> logits =
+      predict_logits(model, data.ids, data.lengths, data.rows, data.max_len, path, batch_size, threads);
+  EvalResult result;
+  if (data.rows > 0) {
+    LossOptions ce;
+    result.loss = loss_sum(logits.data(), static_cast<int>(data.rows), C, data.labels, nullptr, ce, nullptr, 1.0f) /
+                  double(data.rows);
+  }
+  const std::vector<int32_t> predicted = argmax_rows(logits.data(), data.rows, C);
+  result.report = classification_report(data.labels, predicted.data(), data.rows, C);
+  return result;
+}
+
+TrainResult train_model(StudentModel& model, const TrainData& train, const EvalData* eval, const TrainOptions& options) {
+  options.validate();
+  validate_train(model, train);
+  const bool has_eval = eval && eval->rows > 0;
+  if (eval) validate_eval(model, *eval);
+
+  const int C = model.num_classes();
+  const int threads = resolve_threads(options.threads);
+  const int64_t batches_per_epoch = (train.rows + options.batch_size - 1) / options.batch_size;
+  const int64_t total_steps = batches_per_epoch * options.epochs;
+
+  std::vector<Shard> shards(static_cast<std::size_t>(std::min<int64_t>(threads, options.batch_size)));
+  for (Shard& s : shards) {
+    s.ctx = model.make_context();
+    s.grads = model.make_gradients();
+  }
+  Adam adam(model, options.optimizer);
+  Rng shuffle_rng(mix(options.seed));
+  std::vector<int64_t> order(static_cast<std::size_t>(train.rows));
+  std::iota(order.begin(), order.end(), int64_t{0});
+
+  TrainResult result;
+  std::vector<Tensor> best_params;
+  double best_accuracy = -1, best_loss = 0;
+  int64_t step = 0, examples_seen = 0;
+
+  auto evaluate_now = [&](EpochMetrics& m) {
+    const Clock::time_point t0 = Clock::now();
+    if (options.eval_path == EvalPath::fast) model.prepare_inference();
+    const EvalResult e = evaluate_model(model, *eval, options.eval_path, options.eval_batch_size, options.threads);
+    m.evaluated = true;
+    m.eval_loss = e.loss;
+    m.eval_accuracy = e.report.accuracy;
+    m.eval_macro_f1 = e.report.macro_f1;
+    m.eval_seconds = seconds_since(t0);
+    if (e.report.accuracy > best_accuracy || (e.report.accuracy == best_accuracy && e.loss < best_loss)) {
+      best_accuracy = e.report.accuracy;
+      best_loss = e.loss;
+      result.best_epoch = m.epoch;
+      if (options.keep_best) copy_parameters(model, best_params);
+    }
+  };
+
+  for (int epoch = 1; epoch <= options.epochs && !result.cancelled; ++epoch) {
+    shuffle(order, shuffle_rng);
+    EpochMetrics m;
+    m.epoch = epoch;
+    double epoch_loss = 0, train_seconds = 0;
+    for (int64_t b = 0; b < batches_per_epoch; ++b) {
+      if (options.cancel && options.cancel->load()) {
+        result.cancelled = true;
+        break;
+      }
+      const Clock::time_point t0 = Clock::now();
+      const int64_t begin = b * options.batch_size;
+      const int B = static_cast<int>(std::min<int64_t>(options.batch_size, train.rows - begin));
+      const int used = std::min<int>(static_cast<int>(shards.size()), B);
+      const int64_t* batch_rows = order.data() + begin;
+
+      global_thread_pool().parallel_for(
+          static_cast<std::size_t>(used),
+          [&](std::size_t si, int) {
+            Shard& s = shards[si];
+            // Contiguous shard boundaries from the batch size alone.
+            const int lo = static_cast<int>(int64_t(B) * int64_t(si) / used);
+            const int hi = static_cast<int>(int64_t(B) * int64_t(si + 1) / used);
+            const int n = hi - lo;
+            const int64_t* rows = batch_rows + lo;
+            const int longest = compact_rows(train.ids, train.lengths, train.max_len, rows, n, s.ids, s.lengths);
+            s.labels.resize(static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) s.labels[i] = train.labels ? train.labels[rows[i]] : -1;
+            if (train.soft_targets) {
+              s.soft.resize(static_cast<std::size_t>(n) * C);
+              for (int i = 0; i < n; ++i)
+                std::memcpy(s.soft.data() + static_cast<std::size_t>(i) * C, train.soft_targets + rows[i] * C,
+                            sizeof(float) * C);
+            }
+            s.logits.resize(static_cast<std::size_t>(n) * C);
+            s.dlogits.resize(s.logits.size());
+            for (Tensor& g : s.grads) g.zero();
+            Rng rng(mix(mix(options.seed ^ 0x5bd1e995ULL) + static_cast<uint64_t>(step) * 1315423911ULL + si));
+            Batch batch{s.ids.data(), s.lengths.data(), n, longest};
+            model.forward_train(*s.ctx, batch, rng, s.logits.data());
+            s.loss_sum = loss_sum(s.logits.data(), n, C, s.labels.data(), train.soft_targets ? s.soft.data() : nullptr,
+                                  options.loss, s.dlogits.data(), 1.0f / B, begin + lo);
+            model.backward(*s.ctx, batch, s.dlogits.data(), s.grads);
+          },
+          threads);
+
+      double batch_loss = 0;
+      for (int s = 0; s < used; ++s) batch_loss += shards[s].loss_sum;
+      if (!std::isfinite(batch_loss))
+        throw std::runtime_error("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
+                                 std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
+                                 " (try a lower learning rate or gradient clipping)");
+      reduce_gradients(shards, used);
+      m.gradient_norm = clip_gradients(shards[0].grads, options.optimizer.clip_norm);
+      const double lr = options.optimizer.learning_rate * options.schedule.multiplier(step, total_steps);
+      adam.step(shards[0].grads, static_cast<float>(lr));
+      ++step;
+
+      train_seconds += seconds_since(t0);
+      epoch_loss += batch_loss;
+      m.examples += B;
+      m.learning_rate = lr;
+      if (options.on_progress) {
+        TrainProgress p;
+        p.epoch = epoch;
+        p.epochs = options.epochs;
+        p.step = step;
+        p.total_steps = total_steps;
+        p.examples_per_s = train_seconds > 0 ? m.examples / train_seconds : 0;
+        p.running_loss = epoch_loss / m.examples;
+        p.learning_rate = lr;
+        options.on_progress(p);
+      }
+    }
+    result.steps = step;
+    result.train_seconds += train_seconds;
+    examples_seen += m.examples;
+    if (m.examples == 0) break;  // cancelled before the epoch's first batch
+    const bool complete = m.examples == train.rows;
+    if (!complete) break;  // a cancelled, partial epoch is neither evaluated nor reported
+    m.train_loss = epoch_loss / m.examples;
+    m.train_seconds = train_seconds;
+    m.examples_per_s = train_seconds > 0 ? m.examples / train_seconds : 0;
+    if (has_eval) evaluate_now(m);
+    result.epochs.push_back(m);
+    if (options.on_epoch) options.on_epoch(m);
+  }
+
+  result.examples_per_s = result.train_seconds > 0 ? double(examples_seen) / result.train_seconds : 0;
+  if (options.keep_best && !best_params.empty()) {
+    restore_parameters(model, best_params);
+    result.restored_best = true;
+    if (options.eval_path == EvalPath::fast) model.prepare_inference();
+  }
+  return result;
+}
+
+}  // namespace md
