@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -257,6 +260,71 @@ TEST(reverse_direction_reads_the_row_backwards) {
   bi4.forward_reference(b.view(), back.data());
   uni4.forward_reference(rev.view(), fwd_of_reversed.data());
   CHECK(max_abs_diff(back, fwd_of_reversed) < 1e-6);
+}
+
+// A tiny bidirectional PyTorch GRU (test/fixtures/gen_gru_torch_tiny.py wrote its
+// weights, a batch of mixed lengths and PyTorch's logits): loading the same
+// weights by name must give the same logits, on every path.
+std::map<std::string, std::vector<double>> read_torch_fixture() {
+  std::ifstream in("test/fixtures/gru_torch_tiny.txt");
+  if (!in) {  // run from elsewhere: find it from this source file's folder (native/tests)
+    const std::string here = __FILE__;
+    in.open(here.substr(0, here.find_last_of('/') + 1) + "../../test/fixtures/gru_torch_tiny.txt");
+  }
+  std::map<std::string, std::vector<double>> items;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string name, shape;
+    ls >> name >> shape;
+    double v;
+    while (ls >> v) items[name].push_back(v);
+  }
+  return items;
+}
+
+TEST(matches_pytorch_logits_from_the_same_weights) {
+  auto items = read_torch_fixture();
+  CHECK(!items.empty());
+  if (items.empty()) return;
+  md::GruConfig c;
+  c.vocab_size = 7;
+  c.embedding_dim = 3;
+  c.hidden = 4;
+  c.num_classes = 3;
+  c.bidirectional = true;
+  md::Gru model(c, 99);
+  int loaded = 0;
+  for (md::Parameter* p : model.parameters()) {
+    const std::vector<double>& v = items[p->name];
+    CHECK_EQ(v.size(), p->value.size());
+    if (v.size() != p->value.size()) return;
+    std::copy(v.begin(), v.end(), p->value.data.begin());
+    ++loaded;
+  }
+  CHECK_EQ(loaded, 11);
+  OwnedBatch b;
+  b.seq_len = 5;
+  for (double x : items["ids"]) b.ids.push_back(static_cast<int32_t>(x));
+  for (double x : items["lengths"]) b.lengths.push_back(static_cast<int32_t>(x));
+  const std::vector<double>& expected = items["logits"];
+  CHECK_EQ(expected.size(), std::size_t{15});
+  std::vector<float> ref(15), fast(15), train(15);
+  model.forward_reference(b.view(), ref.data());
+  model.prepare_inference();
+  model.forward_fast(b.view(), fast.data());
+  c.dropout = 0.0f;
+  md::Gru nodrop(c, 99);
+  for (std::size_t i = 0; i < model.parameters().size(); ++i)
+    nodrop.parameters()[i]->value = model.parameters()[i]->value;
+  auto ctx = nodrop.make_context();
+  md::Rng rng(1);
+  nodrop.forward_train(*ctx, b.view(), rng, train.data());
+  for (std::size_t i = 0; i < 15 && i < expected.size(); ++i) {
+    CHECK_NEAR(ref[i], expected[i], 1e-6);
+    CHECK_NEAR(fast[i], expected[i], 1e-6);
+    CHECK_NEAR(train[i], expected[i], 1e-6);
+  }
 }
 
 void check_fast_matches_reference(bool bidirectional) {
