@@ -11,6 +11,10 @@
 //
 // The update is elementwise, so it is split over the global thread pool in
 // fixed chunks: each weight gets the same arithmetic whatever the thread count.
+// Like torch's default Adam it is dense: every weight (also embedding rows
+// absent from the batch) decays its moments and moves every step. The loop is
+// compiled twice (AVX2 and portable) with identical IEEE operations (no FMA
+// contraction), so both give bit-identical weights.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -71,9 +75,10 @@ class Adam {
   // Same, for an explicit parameter list (the pointers must outlive the optimiser).
   Adam(std::vector<Parameter*> params, const OptimizerOptions& options);
 
-  // One update with learning rate `lr` (the schedule's choice) from grads
-  // (same order/shapes as the model's parameters). grads are not modified.
-  void step(const Gradients& grads, float lr);
+  // One update with learning rate `lr` (the schedule's choice) from
+  // grad_scale * grads (same order/shapes as the model's parameters); the
+  // scale lets the trainer fold clipping into this pass. grads are not modified.
+  void step(const Gradients& grads, float lr, float grad_scale = 1.0f);
 
   int64_t steps() const { return steps_; }
   const OptimizerOptions& options() const { return options_; }

@@ -121,10 +121,12 @@ void restore_parameters(StudentModel& model, const std::vector<Tensor>& saved) {
   for (std::size_t i = 0; i < params.size(); ++i) params[i]->value.data = saved[i].data;
 }
 
-// grads[0] += grads[s] for s = 1.. in that order, parallel over element chunks
-// (each element's sum order is fixed, so the result is deterministic).
-void reduce_gradients(std::vector<Shard>& shards, int used) {
-  if (used <= 1) return;
+// grads[0] += grads[s] for s = 1.. in that order (zeroing grads[s] for the
+// next step), and returns the global L2
+// norm of the sum, in one parallel pass over fixed element chunks. Each
+// element's sum order is fixed and the per-chunk squares are added in chunk
+// order, so the result does not depend on scheduling.
+double reduce_gradients(std::vector<Shard>& shards, int used) {
   constexpr std::size_t kChunk = 1 << 16;
   struct Chunk {
     std::size_t p, begin, end;
@@ -133,14 +135,27 @@ void reduce_gradients(std::vector<Shard>& shards, int used) {
   Gradients& sum = shards[0].grads;
   for (std::size_t p = 0; p < sum.size(); ++p)
     for (std::size_t b = 0; b < sum[p].size(); b += kChunk) chunks.push_back({p, b, std::min(sum[p].size(), b + kChunk)});
+  std::vector<double> squares(chunks.size(), 0.0);
   global_thread_pool().parallel_for(chunks.size(), [&](std::size_t i, int) {
     const Chunk& c = chunks[i];
     float* dst = sum[c.p].ptr();
     for (int s = 1; s < used; ++s) {
-      const float* src = shards[s].grads[c.p].ptr();
+      float* src = shards[s].grads[c.p].ptr();
       for (std::size_t k = c.begin; k < c.end; ++k) dst[k] += src[k];
+      // Zero the shard's buffer while it is in cache, ready for the next step.
+      std::fill(src + c.begin, src + c.end, 0.0f);
     }
+    // Four independent accumulators: a single one is latency-bound.
+    double sq[4] = {0, 0, 0, 0};
+    std::size_t k = c.begin;
+    for (; k + 4 <= c.end; k += 4)
+      for (int j = 0; j < 4; ++j) sq[j] += double(dst[k + j]) * dst[k + j];
+    for (; k < c.end; ++k) sq[0] += double(dst[k]) * dst[k];
+    squares[i] = (sq[0] + sq[1]) + (sq[2] + sq[3]);
   });
+  double total = 0;
+  for (double sq : squares) total += sq;
+  return std::sqrt(total);
 }
 
 }  // namespace
@@ -283,7 +298,10 @@ TrainResult train_model(StudentModel& model, const TrainData& train, const EvalD
             }
             s.logits.resize(static_cast<std::size_t>(n) * C);
             s.dlogits.resize(s.logits.size());
-            for (Tensor& g : s.grads) g.zero();
+            // Shards 1.. were zeroed by the previous reduce_gradients (or are
+            // fresh); shard 0 holds the previous step's sum.
+            if (si == 0)
+              for (Tensor& g : s.grads) g.zero();
             Rng rng(mix(mix(options.seed ^ 0x5bd1e995ULL) + static_cast<uint64_t>(step) * 1315423911ULL + si));
             Batch batch{s.ids.data(), s.lengths.data(), n, longest};
             model.forward_train(*s.ctx, batch, rng, s.logits.data());
@@ -299,10 +317,13 @@ TrainResult train_model(StudentModel& model, const TrainData& train, const EvalD
         throw std::runtime_error("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
                                  std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
                                  " (try a lower learning rate or gradient clipping)");
-      reduce_gradients(shards, used);
-      m.gradient_norm = clip_gradients(shards[0].grads, options.optimizer.clip_norm);
+      m.gradient_norm = reduce_gradients(shards, used);
+      // Clipping as torch's clip_grad_norm_, folded into the optimiser's pass.
+      const float clip = options.optimizer.clip_norm;
+      const float grad_scale =
+          clip > 0 && m.gradient_norm > clip ? static_cast<float>(clip / (m.gradient_norm + 1e-6)) : 1.0f;
       const double lr = options.optimizer.learning_rate * options.schedule.multiplier(step, total_steps);
-      adam.step(shards[0].grads, static_cast<float>(lr));
+      adam.step(shards[0].grads, static_cast<float>(lr), grad_scale);
       ++step;
 
       train_seconds += seconds_since(t0);

@@ -105,7 +105,9 @@ struct TrainOptions {
   OptimizerOptions optimizer;
   LrSchedule schedule;
   LossOptions loss;
-  EvalPath eval_path = EvalPath::reference;
+  // fast by default: the reference loops are the tests' oracle, 100x slower
+  // on a TextCNN (7.8 s vs 0.04 s for 1,000 reviews, table build included).
+  EvalPath eval_path = EvalPath::fast;
   int eval_batch_size = 256;
   bool keep_best = true;  // restore the best epoch (by eval accuracy, ties -> lower eval loss)
 
@@ -125,9 +127,9 @@ struct TrainOptions {
 // position 2 is outside the vocabulary [0, 21128)") before any update, and
 // std::runtime_error when the loss becomes NaN/inf. On cancel the result has
 // cancelled = true and the best epoch so far (if any) is restored.
-// With eval_path == reference, call model.prepare_inference() afterwards
-// before using forward_fast (with eval_path == fast the trainer leaves the
-// tables prepared for the final parameters).
+// With eval_path == fast (the default) the trainer leaves the inference tables
+// prepared for the final parameters; with reference, call
+// model.prepare_inference() afterwards before using forward_fast.
 TrainResult train_model(StudentModel& model, const TrainData& train, const EvalData* eval, const TrainOptions& options);
 
 // Logits [rows, C] of every row, in input order. Rows are grouped by length
