@@ -14,7 +14,30 @@ import * as path from 'path';
 export interface NativeAddon {
   coreVersion: string;
   simdLevel(): string;
+  WordPieceTokenizer: NativeWordPieceTokenizerClass;
+  countInvalidUtf8(bytes: Uint8Array): number;
   [name: string]: unknown;
+}
+
+/**
+ * native/addon/tokenizer_wrap.cc. A batch arrives as ONE joined string plus the UTF-16 offset of
+ * each text (n + 1 entries); lib/tokenizer.ts checks every argument first.
+ */
+export interface NativeWordPieceTokenizer {
+  readonly vocabSize: number;
+  readonly lowercase: boolean;
+  readonly unkId: number;
+  readonly padId: number; // -1 when the vocab lacks the token
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly maskId: number;
+  encode(text: string, addSpecialTokens: boolean): Int32Array;
+  tokenize(text: string): string[];
+  encodeBatch(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
+  encodeBatchAsync(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): Promise<{ ids: Int32Array; lengths: Int32Array }>;
+}
+export interface NativeWordPieceTokenizerClass {
+  new (tokens: string[], lowercase: boolean): NativeWordPieceTokenizer;
 }
 
 const ADDON_FILE = 'model_distill.node';

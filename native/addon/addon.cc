@@ -2,6 +2,7 @@
 // registers itself here; nothing in native/core knows about N-API.
 #include <napi.h>
 
+#include "tokenizer_wrap.h"
 #include "version.h"
 
 namespace {
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simdLevel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::String::New(info.Env(), md::simd_level());
               }));
+  md_addon::RegisterTokenizer(env, exports);
   return exports;
 }
 

@@ -29,24 +29,37 @@ std::size_t count_invalid_utf8(std::string_view bytes) {
 }
 
 std::size_t utf16_to_utf8(const char16_t* units, std::size_t count, std::string& out) {
-  out.clear();
+  // Sized for the worst case (3 bytes per unit) and written through a pointer: push_back's
+  // capacity check per byte made this pass cost as much as tokenizing.
+  out.resize(3 * count);
+  char* w = &out[0];
   std::size_t lone = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const char16_t u = units[i];
     if (u < 0x80) {
-      out.push_back(static_cast<char>(u));
-      continue;
-    }
-    char32_t cp = u;
-    if (u >= 0xD800 && u <= 0xDBFF && i + 1 < count && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
-      cp = 0x10000 + ((static_cast<char32_t>(u) - 0xD800) << 10) + (units[i + 1] - 0xDC00);
+      *w++ = static_cast<char>(u);
+    } else if (u < 0x800) {
+      *w++ = static_cast<char>(0xC0 | (u >> 6));
+      *w++ = static_cast<char>(0x80 | (u & 0x3F));
+    } else if (u < 0xD800 || u > 0xDFFF) {
+      *w++ = static_cast<char>(0xE0 | (u >> 12));
+      *w++ = static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+      *w++ = static_cast<char>(0x80 | (u & 0x3F));
+    } else if (u <= 0xDBFF && i + 1 < count && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
+      const char32_t cp = 0x10000 + ((static_cast<char32_t>(u) - 0xD800) << 10) + (units[i + 1] - 0xDC00);
       ++i;
-    } else if (u >= 0xD800 && u <= 0xDFFF) {
-      cp = kReplacementCharacter;
+      *w++ = static_cast<char>(0xF0 | (cp >> 18));
+      *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+    } else {  // a lone surrogate: U+FFFD, as V8 does
+      *w++ = static_cast<char>(0xEF);
+      *w++ = static_cast<char>(0xBF);
+      *w++ = static_cast<char>(0xBD);
       ++lone;
     }
-    append_utf8(out, cp);
   }
+  out.resize(static_cast<std::size_t>(w - out.data()));
   return lone;
 }
 

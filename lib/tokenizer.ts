@@ -1,0 +1,310 @@
+/**
+ * The public tokenizer: BERT WordPiece with exactly the ids of Hugging Face's BertTokenizer /
+ * `tokenizers` BertWordPiece for a given vocab.txt.
+ *
+ * Two backends give identical ids (test/tokenizer-parity.test.ts proves both against the oracle):
+ *  - 'native': the C++ core (native/core/wordpiece_tokenizer.cc); encodeBatch runs on the addon's
+ *    thread pool, encodeBatchAsync on a libuv worker so the event loop stays free;
+ *  - 'typescript': lib/wordpiece.ts, used where the addon does not load (or when asked for, or
+ *    with MODEL_DISTILL_BACKEND=wasm).
+ * This class checks every argument and names the bad value; the backends assume valid input.
+ */
+import { AddonLoadError, loadAddon, type NativeWordPieceTokenizer } from './binding';
+import { readVocabFile, UNK_TOKEN } from './vocab';
+import { decodeWordPieceTokens, SPECIAL_TOKENS, WordPieceTokenizer } from './wordpiece';
+
+export interface TokenizerOptions {
+  /** Lower-case and strip accents (uncased BERT). Default true. */
+  lowercase?: boolean;
+  /** Default 'native', falling back to 'typescript' when the addon does not load. */
+  backend?: 'native' | 'typescript';
+}
+
+export interface EncodeOptions {
+  /** Put [CLS] before and [SEP] after the pieces. Default true. */
+  addSpecialTokens?: boolean;
+}
+
+export interface BatchEncodeOptions extends EncodeOptions {
+  /** Row width, [CLS] and [SEP] included; longer texts keep their first maxLength-2 pieces. Default 128. */
+  maxLength?: number;
+}
+
+export interface BatchEncoding {
+  /** Row-major texts.length x maxLength ids, each row padded with [PAD]. */
+  ids: Int32Array;
+  /** Real length of each row (specials included, padding not). */
+  lengths: Int32Array;
+  maxLength: number;
+}
+
+export interface DecodeOptions {
+  /** Leave out [PAD] [UNK] [CLS] [SEP] [MASK]. Default true (as Hugging Face). */
+  skipSpecialTokens?: boolean;
+}
+
+/**
+ * Largest joined batch (UTF-16 units) handed to the addon at once: V8 strings stop at about 2^29
+ * units, so bigger batches go over in slices (results are stitched together here).
+ */
+const MAX_JOINED_UNITS = 1 << 26;
+
+export class Tokenizer {
+  readonly backend: 'native' | 'typescript';
+  readonly vocabSize: number;
+  readonly lowercase: boolean;
+  /** Ids of the specials; -1 when the vocab lacks one. */
+  readonly padId: number;
+  readonly unkId: number;
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly maskId: number;
+
+  private readonly tokens: readonly string[];
+  private readonly native: NativeWordPieceTokenizer | undefined;
+  private readonly typescript: WordPieceTokenizer | undefined;
+  private readonly specialIds: ReadonlySet<number>;
+  private idOf: Map<string, number> | undefined; // built on first tokenToId()
+
+  /** Reads vocab.txt (one token a line, line number = id); errors name the file and line. */
+  static fromFile(vocabPath: string, options: TokenizerOptions = {}): Tokenizer {
+    checkOptionsObject(options, 'options');
+    return new Tokenizer(readVocabFile(vocabPath), options);
+  }
+
+  /** `tokens[id]` is the token of `id`; it must hold [UNK] and no duplicate. */
+  static fromTokens(tokens: string[], options: TokenizerOptions = {}): Tokenizer {
+    checkStringArray(tokens, 'tokens');
+    checkOptionsObject(options, 'options');
+    const seen = new Map<string, number>();
+    tokens.forEach((t, id) => {
+      const first = seen.get(t);
+      if (first !== undefined) throw new Error(`duplicate token ${JSON.stringify(t)} at ids ${first} and ${id}`);
+      seen.set(t, id);
+    });
+    if (!seen.has(UNK_TOKEN)) throw new Error(`vocabulary has no ${UNK_TOKEN} token; WordPiece needs it`);
+    return new Tokenizer(tokens.slice(), options);
+  }
+
+  private constructor(tokens: string[], options: TokenizerOptions) {
+    const lowercase = options.lowercase ?? true;
+    if (typeof lowercase !== 'boolean') throw new TypeError(`Expected boolean for lowercase but received ${describe(lowercase)}`);
+    const requested = options.backend;
+    if (requested !== undefined && requested !== 'native' && requested !== 'typescript') {
+      throw new TypeError(`Expected 'native' or 'typescript' for backend but received ${describe(requested)}`);
+    }
+    let backend: 'native' | 'typescript' = requested ?? (process.env.MODEL_DISTILL_BACKEND === 'wasm' ? 'typescript' : 'native');
+    if (backend === 'native') {
+      try {
+        const addon = loadAddon();
+        this.native = new addon.WordPieceTokenizer(tokens, lowercase);
+      } catch (err) {
+        // An explicit request for native fails loudly; the default falls back.
+        if (requested === 'native' || !(err instanceof AddonLoadError)) throw err;
+        backend = 'typescript';
+      }
+    }
+    if (backend === 'typescript') this.typescript = new WordPieceTokenizer(tokens, { lowercase });
+    this.backend = backend;
+    this.tokens = tokens;
+    this.lowercase = lowercase;
+    const ids = (this.native ?? this.typescript)!;
+    this.vocabSize = tokens.length;
+    this.unkId = ids.unkId;
+    this.padId = ids.padId;
+    this.clsId = ids.clsId;
+    this.sepId = ids.sepId;
+    this.maskId = ids.maskId;
+    this.specialIds = new Set(SPECIAL_TOKENS.map((t) => tokens.indexOf(t)).filter((id) => id >= 0));
+  }
+
+  /** Ids of `text`, untruncated, with [CLS] ... [SEP] unless addSpecialTokens is false. */
+  encode(text: string, options: EncodeOptions = {}): Int32Array {
+    checkString(text, 'text');
+    const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
+    if (addSpecialTokens) this.requireWrappingSpecials();
+    if (this.native) return this.native.encode(text, addSpecialTokens);
+    return this.typescript!.encode(text, { addSpecialTokens });
+  }
+
+  /**
+   * Ids of many texts as one padded matrix: [CLS] + the first maxLength-2 pieces + [SEP] per row.
+   * Native: on the addon's worker threads (the calling thread waits).
+   */
+  encodeBatch(texts: string[], options: BatchEncodeOptions = {}): BatchEncoding {
+    const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
+    if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
+    const native = this.native;
+    return this.inSlices(texts, maxLength, (joined, offsets) => native.encodeBatch(joined, offsets, maxLength, addSpecialTokens));
+  }
+
+  /** encodeBatch that leaves the event loop free (native: a libuv worker; typescript: runs inline). */
+  async encodeBatchAsync(texts: string[], options: BatchEncodeOptions = {}): Promise<BatchEncoding> {
+    const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
+    if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
+    const native = this.native;
+    const callerStack = new Error().stack ?? '';
+    // Slices are joined (copied) on this thread now; the tokenizing runs on the workers.
+    const slices = sliceTexts(texts);
+    try {
+      const parts = await Promise.all(
+        slices.map(([from, to]) => {
+          const [joined, offsets] = joinTexts(texts, from, to);
+          return native.encodeBatchAsync(joined, offsets, maxLength, addSpecialTokens);
+        }),
+      );
+      return stitch(parts, texts.length, maxLength);
+    } catch (err) {
+      // The native rejection has no JS frames: add the caller's.
+      if (err instanceof Error) err.stack = `${err.stack}\n    --- encodeBatchAsync called from ---\n${callerStack.split('\n').slice(2).join('\n')}`;
+      throw err;
+    }
+  }
+
+  /** Word pieces of `text` (no [CLS]/[SEP]; specials written in the text stay whole). */
+  tokenize(text: string): string[] {
+    checkString(text, 'text');
+    return this.native ? this.native.tokenize(text) : this.typescript!.tokenize(text);
+  }
+
+  /** Text of `ids`, as Hugging Face's WordPiece decoder (cleanup on); ids outside the vocab are left out. */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (ids === null || typeof ids !== 'object' || typeof (ids as ArrayLike<number>).length !== 'number') {
+      throw new TypeError(`Expected an array of ids for ids but received ${describe(ids)}`);
+    }
+    const skipSpecialTokens = booleanOption(options, 'skipSpecialTokens', true);
+    const pieces: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const token = this.idToToken(id);
+      if (token === undefined || (skipSpecialTokens && this.specialIds.has(id))) continue;
+      pieces.push(token);
+    }
+    return decodeWordPieceTokens(pieces);
+  }
+
+  tokenToId(token: string): number | undefined {
+    checkString(token, 'token');
+    if (this.idOf === undefined) this.idOf = new Map(this.tokens.map((t, id) => [t, id]));
+    return this.idOf.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return Number.isInteger(id) && id >= 0 && id < this.tokens.length ? this.tokens[id] : undefined;
+  }
+
+  private requireWrappingSpecials(): void {
+    if (this.clsId < 0 || this.sepId < 0) {
+      throw new Error(`vocabulary has no ${this.clsId < 0 ? '[CLS]' : '[SEP]'} token; pass { addSpecialTokens: false }`);
+    }
+  }
+
+  private checkBatch(texts: string[], options: BatchEncodeOptions): { maxLength: number; addSpecialTokens: boolean } {
+    checkStringArray(texts, 'texts');
+    const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
+    const maxLength = options.maxLength ?? 128;
+    const minLength = addSpecialTokens ? 2 : 1;
+    if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < minLength || maxLength > 0x7fffffff) {
+      throw new TypeError(`Expected integer >= ${minLength} for maxLength but received ${describe(maxLength)}`);
+    }
+    if (texts.length * maxLength > 0x7fffffff) {
+      throw new RangeError(`texts.length x maxLength = ${texts.length * maxLength} ids is too large for one batch; split it`);
+    }
+    if (addSpecialTokens) this.requireWrappingSpecials();
+    if (this.padId < 0) throw new Error('vocabulary has no [PAD] token; encodeBatch pads with it');
+    return { maxLength, addSpecialTokens };
+  }
+
+  private inSlices(
+    texts: string[],
+    maxLength: number,
+    run: (joined: string, offsets: Uint32Array) => { ids: Int32Array; lengths: Int32Array },
+  ): BatchEncoding {
+    const parts = sliceTexts(texts).map(([from, to]) => run(...joinTexts(texts, from, to)));
+    return stitch(parts, texts.length, maxLength);
+  }
+}
+
+// ---- moving texts to the addon ----------------------------------------------------------
+// Why one joined string: the addon copies it out once as UTF-16 (a memcpy) and converts each text
+// to UTF-8 on its worker threads. Fetching each string separately (napi_get_value_string_utf8)
+// was measured slower on the calling thread (numbers in native/addon/tokenizer_wrap.cc).
+
+/** [from, to) ranges of texts whose joined length stays under MAX_JOINED_UNITS. */
+function sliceTexts(texts: string[]): [number, number][] {
+  const slices: [number, number][] = [];
+  let from = 0;
+  let units = 0;
+  for (let i = 0; i < texts.length; i++) {
+    if (units + texts[i].length > MAX_JOINED_UNITS && i > from) {
+      slices.push([from, i]);
+      from = i;
+      units = 0;
+    }
+    units += texts[i].length;
+  }
+  slices.push([from, texts.length]);
+  return slices;
+}
+
+function joinTexts(texts: string[], from: number, to: number): [string, Uint32Array] {
+  const offsets = new Uint32Array(to - from + 1);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    at += texts[i].length;
+    offsets[i - from + 1] = at;
+  }
+  const joined = from === 0 && to === texts.length ? texts.join('') : texts.slice(from, to).join('');
+  return [joined, offsets];
+}
+
+function stitch(parts: { ids: Int32Array; lengths: Int32Array }[], n: number, maxLength: number): BatchEncoding {
+  if (parts.length === 1) return { ids: parts[0].ids, lengths: parts[0].lengths, maxLength };
+  const ids = new Int32Array(n * maxLength);
+  const lengths = new Int32Array(n);
+  let row = 0;
+  for (const part of parts) {
+    ids.set(part.ids, row * maxLength);
+    lengths.set(part.lengths, row);
+    row += part.lengths.length;
+  }
+  return { ids, lengths, maxLength };
+}
+
+// ---- argument checks (sharp-style: name the bad value) -----------------------------------
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function checkString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw new TypeError(`Expected string for ${name} but received ${describe(value)}`);
+}
+
+function checkStringArray(value: unknown, name: string): asserts value is string[] {
+  if (!Array.isArray(value)) throw new TypeError(`Expected an array of strings for ${name} but received ${describe(value)}`);
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'string') {
+      throw new TypeError(`Expected an array of strings for ${name} but received ${value[i] === null ? 'null' : typeof value[i]} at index ${i}`);
+    }
+  }
+}
+
+function checkOptionsObject(value: unknown, name: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected an object for ${name} but received ${describe(value)}`);
+  }
+}
+
+function booleanOption(options: object, key: string, fallback: boolean): boolean {
+  checkOptionsObject(options, 'options');
+  const value = (options as Record<string, unknown>)[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`Expected boolean for ${key} but received ${describe(value)}`);
+  return value;
+}

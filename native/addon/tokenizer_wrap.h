@@ -1,0 +1,38 @@
+// N-API wrapper of md::WordPieceTokenizer; see tokenizer_wrap.cc for the raw JS surface.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+namespace md {
+class WordPieceTokenizer;
+}
+
+namespace md_addon {
+
+class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit TokenizerWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Encode(const Napi::CallbackInfo& info);
+  Napi::Value Tokenize(const Napi::CallbackInfo& info);
+  Napi::Value EncodeBatch(const Napi::CallbackInfo& info);
+  Napi::Value EncodeBatchAsync(const Napi::CallbackInfo& info);
+  Napi::Value VocabSize(const Napi::CallbackInfo& info);
+  Napi::Value Lowercase(const Napi::CallbackInfo& info);
+  Napi::Value UnkId(const Napi::CallbackInfo& info);
+  Napi::Value PadId(const Napi::CallbackInfo& info);
+  Napi::Value ClsId(const Napi::CallbackInfo& info);
+  Napi::Value SepId(const Napi::CallbackInfo& info);
+  Napi::Value MaskId(const Napi::CallbackInfo& info);
+
+  // Shared with async workers, which may outlive a call but never the tokenizer.
+  std::shared_ptr<const md::WordPieceTokenizer> tokenizer_;
+};
+
+// Adds the WordPieceTokenizer class and countInvalidUtf8() to the addon's exports.
+void RegisterTokenizer(Napi::Env env, Napi::Object exports);
+
+}  // namespace md_addon
