@@ -5,6 +5,8 @@
 import { loadAddon, addonAvailable, AddonLoadError } from './binding';
 
 export { AddonLoadError, addonAvailable };
+export { Tokenizer } from './tokenizer';
+export type { TokenizerOptions, EncodeOptions, BatchEncodeOptions, BatchEncoding, DecodeOptions } from './tokenizer';
 
 /** Versions and the SIMD level of the loaded native core. */
 export function nativeInfo(): { coreVersion: string; simdLevel: string } {
