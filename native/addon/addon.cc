@@ -2,6 +2,8 @@
 // registers itself here; nothing in native/core knows about N-API.
 #include <napi.h>
 
+#include "classifier_wrap.h"
+#include "student_wrap.h"
 #include "tokenizer_wrap.h"
 #include "version.h"
 
@@ -13,6 +15,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                 return Napi::String::New(info.Env(), md::simd_level());
               }));
   md_addon::RegisterTokenizer(env, exports);
+  md_addon::RegisterStudent(env, exports);
+  md_addon::RegisterClassifier(env, exports);
   return exports;
 }
 
