@@ -263,8 +263,9 @@ TEST(reverse_direction_reads_the_row_backwards) {
 }
 
 // A tiny bidirectional PyTorch GRU (test/fixtures/gen_gru_torch_tiny.py wrote its
-// weights, a batch of mixed lengths and PyTorch's logits): loading the same
-// weights by name must give the same logits, on every path.
+// weights, a batch of mixed lengths, PyTorch's logits and autograd's gradients):
+// loading the same weights by name must give the same logits, on every path,
+// and the same gradients.
 std::map<std::string, std::vector<double>> read_torch_fixture() {
   std::ifstream in("test/fixtures/gru_torch_tiny.txt");
   if (!in) {  // run from elsewhere: find it from this source file's folder (native/tests)
@@ -283,7 +284,7 @@ std::map<std::string, std::vector<double>> read_torch_fixture() {
   return items;
 }
 
-TEST(matches_pytorch_logits_from_the_same_weights) {
+TEST(matches_pytorch_logits_and_gradients_from_the_same_weights) {
   auto items = read_torch_fixture();
   CHECK(!items.empty());
   if (items.empty()) return;
@@ -324,6 +325,23 @@ TEST(matches_pytorch_logits_from_the_same_weights) {
     CHECK_NEAR(ref[i], expected[i], 1e-6);
     CHECK_NEAR(fast[i], expected[i], 1e-6);
     CHECK_NEAR(train[i], expected[i], 1e-6);
+  }
+  // Gradients of sum(logit_weights * logits), parameter by parameter, as autograd computed them.
+  std::vector<float> dlogits(items["logit_weights"].begin(), items["logit_weights"].end());
+  CHECK_EQ(dlogits.size(), std::size_t{15});
+  if (dlogits.size() != 15) return;
+  md::Gradients g = nodrop.make_gradients();
+  nodrop.backward(*ctx, b.view(), dlogits.data(), g);
+  auto params = nodrop.parameters();
+  for (std::size_t p = 0; p < params.size(); ++p) {
+    const std::vector<double>& want = items["grad." + params[p]->name];
+    CHECK_EQ(want.size(), g[p].size());
+    double worst = 0;
+    for (std::size_t i = 0; i < want.size() && i < g[p].size(); ++i)
+      // |ours - torch| <= 1e-6 + 1e-4 |torch| (float sums in a different order)
+      worst = std::max(worst, std::fabs(g[p].data[i] - want[i]) / (1e-6 + 1e-4 * std::fabs(want[i])));
+    if (worst > 1) std::printf("  %s: gradient differs from PyTorch's (%.3g x the tolerance)\n", params[p]->name.c_str(), worst);
+    CHECK(worst <= 1);
   }
 }
 
