@@ -47,7 +47,14 @@ export interface DecodeOptions {
  * Largest joined batch (UTF-16 units) handed to the addon at once: V8 strings stop at about 2^29
  * units, so bigger batches go over in slices (results are stitched together here).
  */
-const MAX_JOINED_UNITS = 1 << 26;
+let maxJoinedUnits = 1 << 26;
+
+/** @internal Lowers the slice size so tests can exercise the stitching; returns the old value. */
+export function setMaxJoinedUnitsForTests(units: number): number {
+  const old = maxJoinedUnits;
+  maxJoinedUnits = units;
+  return old;
+}
 
 export class Tokenizer {
   readonly backend: 'native' | 'typescript';
@@ -230,13 +237,13 @@ export class Tokenizer {
 // to UTF-8 on its worker threads. Fetching each string separately (napi_get_value_string_utf8)
 // was measured slower on the calling thread (numbers in native/addon/tokenizer_wrap.cc).
 
-/** [from, to) ranges of texts whose joined length stays under MAX_JOINED_UNITS. */
+/** [from, to) ranges of texts whose joined length stays under maxJoinedUnits (one long text may exceed it alone). */
 function sliceTexts(texts: string[]): [number, number][] {
   const slices: [number, number][] = [];
   let from = 0;
   let units = 0;
   for (let i = 0; i < texts.length; i++) {
-    if (units + texts[i].length > MAX_JOINED_UNITS && i > from) {
+    if (units + texts[i].length > maxJoinedUnits && i > from) {
       slices.push([from, i]);
       from = i;
       units = 0;
