@@ -68,8 +68,11 @@ class Gru : public StudentModel {
 
   void forward_reference(const Batch& batch, float* logits) const override;
   void prepare_inference() override;
-  // Single-threaded per call (callers shard big batches over threads); safe to
-  // call from several threads at once. Throws if prepare_inference() was not called.
+  // Single-threaded per call and never touches the thread pool, so callers can
+  // shard big batches over md::global_thread_pool() and call it from the tasks;
+  // safe to call from several threads at once (it only reads the model).
+  // Throws std::logic_error if prepare_inference() was not called since the
+  // last set_embeddings().
   void forward_fast(const Batch& batch, float* logits) const override;
 
  private:
