@@ -16,7 +16,115 @@ export interface NativeAddon {
   simdLevel(): string;
   WordPieceTokenizer: NativeWordPieceTokenizerClass;
   countInvalidUtf8(bytes: Uint8Array): number;
+  NativeStudent: RawNativeStudentClass;
+  NativeClassifier: RawNativeClassifierClass;
   [name: string]: unknown;
+}
+
+/**
+ * native/addon/student_wrap.cc. lib/student.ts checks and defaults every argument first; typed
+ * arrays are copied before any work leaves the JS thread.
+ */
+export interface RawStudentSpec {
+  kind: string;
+  vocabSize: number;
+  numClasses: number;
+  embeddingDim: number;
+  windows?: number[];
+  filters?: number;
+  hidden?: number;
+  bidirectional?: boolean;
+  dropout: number;
+  seed: number;
+}
+export interface RawRows {
+  ids: Int32Array;
+  lengths: Int32Array;
+  maxLength: number;
+  labels?: Int32Array | null;
+  softTargets?: Float32Array | null;
+}
+export interface RawTrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: string;
+  weightDecay: number;
+  warmup: number;
+  lrDecay: string; // 'constant' | 'linear' | 'cosine'
+  clipNorm: number;
+  threads: number;
+  seed: number;
+  temperature: number;
+  alpha: number;
+  distillLoss: string;
+  keepBest: boolean;
+}
+export interface RawTrainProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  examplesPerSecond: number;
+  runningLoss: number;
+  learningRate: number;
+}
+export interface RawEpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  examples: number;
+  trainSeconds: number;
+  examplesPerSecond: number;
+  learningRate: number;
+  gradientNorm: number;
+  evaluated: boolean;
+  evalLoss: number;
+  evalAccuracy: number;
+  evalMacroF1: number;
+  evalSeconds: number;
+}
+export interface RawTrainResult {
+  epochs: RawEpochMetrics[];
+  bestEpoch: number;
+  restoredBest: boolean;
+  cancelled: boolean;
+  steps: number;
+  trainSeconds: number;
+  examplesPerSecond: number;
+}
+export interface RawNativeStudent {
+  readonly parameterCount: number;
+  readonly kind: string;
+  readonly training: boolean;
+  setEmbeddings(vectors: Float32Array, rows: number, dim: number, found: Uint8Array | null): void;
+  train(
+    train: RawRows,
+    evalRows: RawRows | null,
+    options: RawTrainOptions,
+    onProgress: ((p: RawTrainProgress) => void) | null,
+    onEpoch: ((e: RawEpochMetrics) => void) | null,
+  ): Promise<RawTrainResult>;
+  cancel(): void;
+  predictLogits(ids: Int32Array, lengths: Int32Array, maxLength: number, path: string, threads: number, batchSize: number): Float32Array;
+  predictLogitsAsync(ids: Int32Array, lengths: Int32Array, maxLength: number, path: string, threads: number, batchSize: number): Promise<Float32Array>;
+  prepareInference(): void;
+  saveWeights(path: string, metadata: Record<string, string>): void;
+  loadWeights(path: string): void;
+  dispose(): void;
+}
+export interface RawNativeStudentClass {
+  new (spec: RawStudentSpec): RawNativeStudent;
+}
+
+/** native/addon/classifier_wrap.cc: texts as one joined string + UTF-16 offsets, out [n, C] probabilities. */
+export interface RawNativeClassifier {
+  readonly numClasses: number;
+  predict(joined: string, offsets: Uint32Array, threads: number): Float32Array;
+  predictAsync(joined: string, offsets: Uint32Array, threads: number): Promise<Float32Array>;
+  close(): void;
+}
+export interface RawNativeClassifierClass {
+  new (tokens: string[], lowercase: boolean, student: RawNativeStudent, maxLength: number, addSpecialTokens: boolean): RawNativeClassifier;
 }
 
 /**
