@@ -1,0 +1,53 @@
+/**
+ * `model-distill train config.ini [uniqid]`: runs the pipeline of
+ * lib/pipeline/train.ts and prints where the run went. Messages and progress go
+ * to stderr (a bar on a terminal, plain lines otherwise); stdout gets one line,
+ * the run folder, so scripts can capture it.
+ */
+import type { CommandSpec, ParsedArgs } from './args';
+
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: 'train the students a config describes into <model.dir>/<uniqid>/',
+  usage: 'train config.ini [uniqid]',
+  details: `
+Reads config.ini (see examples/config.ini for every key), then:
+  1. reads the class ids, the train and eval files (a bad row is an error naming
+     its line) and the vocab ([data] vocab; when that file does not exist it is
+     built from train + unlabeled and written there);
+  2. teacher: only [teacher] kind = none in this version (students alone);
+  3. trains each student of [model] students, keeps its best epoch on the eval
+     file and saves it as a model folder.
+uniqid names the run: absent -> "default"; '\${time}' (quoted) -> today as
+YYYYMMDD; anything else as given. Everything goes under <model.dir>/<uniqid>/:
+one folder per student, config.resolved.json, run.log and run.json (per-epoch
+metrics, timings, data counts, versions). Training the same uniqid again
+replaces its models. Prints the run folder on stdout.`,
+  flags: [],
+  positionals: { min: 1, max: 2, names: 'config.ini [uniqid]' },
+  run: runTrain,
+};
+
+async function runTrain(args: ParsedArgs): Promise<number> {
+  const [configPath, uniqid] = args.positionals;
+  // Loaded here: `--help` must work where the addon cannot load.
+  const { trainFromConfig } = require('../pipeline/train') as typeof import('../pipeline/train');
+  const controller = new AbortController();
+  const stop = () => {
+    process.stderr.write('model-distill: stopping after the current batch (Ctrl-C again to quit at once)\n');
+    process.removeListener('SIGINT', stop);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  try {
+    const summary = await trainFromConfig(configPath, uniqid, {
+      log: (line) => process.stderr.write(`${line}\n`),
+      progress: process.stderr,
+      signal: controller.signal,
+    });
+    process.stdout.write(`${summary.runDir}\n`);
+  } finally {
+    process.removeListener('SIGINT', stop);
+  }
+  return 0;
+}

@@ -1,0 +1,208 @@
+/**
+ * Step 4 of `train`, once per student in [model] students: build the model from
+ * its config section, start its embeddings from pretrained vectors when the
+ * section names a file, train it (progress on stderr, per-epoch metrics into
+ * the run log), keep its best epoch, save its model folder, and check that the
+ * saved folder, loaded the way users load it, scores the eval rows the same.
+ */
+import * as path from 'path';
+
+import type { Config, StudentKind } from '../config';
+import { argmaxRows } from '../metrics';
+import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
+import type { EpochReport, StudentSpec, StudentTrainOptions, TrainReport, NativeStudent } from '../student';
+import { readWord2Vec } from '../vectors';
+import type { PreparedData } from './prepare-data';
+import type { RunLog } from './run-log';
+import type { SoftTargets } from './teacher';
+
+/** The architecture of a student, from its config section. */
+export function studentSpec(config: Config, kind: StudentKind, vocabSize: number, numClasses: number): StudentSpec {
+  const seed = config.train.seed;
+  if (kind === 'textcnn') {
+    const c = config.textcnn;
+    return { kind, vocabSize, numClasses, embeddingDim: c.embedding_dim, windows: c.windows.slice(), filters: c.filters, dropout: c.dropout, seed };
+  }
+  const g = config.gru;
+  return { kind, vocabSize, numClasses, embeddingDim: g.embedding_dim, hidden: g.hidden, bidirectional: g.bidirectional, dropout: g.dropout, seed };
+}
+
+/** The optimisation settings of a student: [train], with the section's learning_rate. */
+export function studentTrainOptions(config: Config, kind: StudentKind): StudentTrainOptions {
+  const t = config.train;
+  return {
+    epochs: t.epochs,
+    batchSize: t.batch_size,
+    learningRate: config[kind].learning_rate,
+    optimizer: t.optimizer,
+    weightDecay: t.weight_decay,
+    warmup: t.warmup,
+    lrDecay: t.lr_decay,
+    clipNorm: t.clip_norm,
+    threads: t.threads,
+    seed: t.seed,
+    keepBest: true,
+  };
+}
+
+export interface StudentResult {
+  kind: StudentKind;
+  dir: string;
+  parameters: number;
+  bestEpoch: number;
+  /** Eval accuracy / macro-F1 of the best epoch, as the trainer measured them. */
+  evalAccuracy: number | null;
+  evalMacroF1: number | null;
+  /** Eval accuracy of the saved folder, loaded with Classifier (must equal evalAccuracy). */
+  reloadedEvalAccuracy: number;
+  examplesPerSecond: number;
+  seconds: number;
+  epochs: EpochReport[];
+  embeddings: { source: string; found: number; total: number; ratio: number } | null;
+}
+
+export interface StudentStepOptions {
+  /** Where progress bars go; false = no bars (the per-epoch lines still go to the log). */
+  progress: ProgressWriter | false;
+  signal?: AbortSignal;
+}
+
+const fmt4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
+
+export async function trainStudentStep(
+  config: Config,
+  kind: StudentKind,
+  data: PreparedData,
+  soft: SoftTargets | null,
+  runFolder: string,
+  log: RunLog,
+  options: StudentStepOptions,
+): Promise<StudentResult> {
+  const { NativeStudent } = require('../student') as typeof import('../student');
+  const { saveModelFolder } = require('../model-folder') as typeof import('../model-folder');
+
+  const numClasses = data.classIds.labels.length;
+  const spec = studentSpec(config, kind, data.vocabTokens.length, numClasses);
+  const trainOptions = studentTrainOptions(config, kind);
+  const student: NativeStudent = NativeStudent.create(spec);
+  log.info(`${kind}: ${describeSpec(spec)}, ${formatCount(student.parameterCount)} parameters; ` +
+    `${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, learning rate ${trainOptions.learningRate}, ${trainOptions.optimizer}`);
+
+  let embeddings: StudentResult['embeddings'] = null;
+  const vectorsPath = config[kind].pretrained_vectors;
+  if (vectorsPath !== null) {
+    const vectors = await readWord2Vec(vectorsPath, data.vocabTokens);
+    if (vectors.dim !== spec.embeddingDim) {
+      // loadConfig makes embedding_dim follow the file; this guards a file changed since.
+      throw new Error(`${vectorsPath}: vectors have dimension ${vectors.dim} but the ${kind} embedding has ${spec.embeddingDim}`);
+    }
+    student.setEmbeddings(vectors.vectors, vectors.found);
+    embeddings = { source: vectorsPath, ...vectors.coverage };
+    log.info(
+      `${kind}: pretrained vectors cover ${formatCount(vectors.coverage.found)} of ${formatCount(vectors.coverage.total)} vocabulary tokens ` +
+        `(${(100 * vectors.coverage.ratio).toFixed(1)}%) from ${vectorsPath}; the rest start random`,
+    );
+  }
+
+  const rows = data.trainRows.lengths.length;
+  const stepsPerEpoch = Math.ceil(rows / trainOptions.batchSize);
+  const newBar = (epoch: number) =>
+    options.progress === false
+      ? null
+      : new Progress({ label: `${kind} epoch ${epoch}/${trainOptions.epochs}`, total: rows, stream: options.progress });
+  const tty = options.progress !== false && options.progress.isTTY === true;
+  let bar = newBar(1);
+  let barEpoch = 1;
+  const started = Date.now();
+
+  const report: TrainReport = await student.train(
+    { ...data.trainRows, ...(soft ? { softTargets: soft.train } : {}) },
+    data.evalRows,
+    trainOptions,
+    {
+      signal: options.signal,
+      onProgress: (p) => {
+        if (p.epoch !== barEpoch || bar === null) return; // a late event of a finished epoch
+        const done = Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize);
+        bar.update(done, `loss ${p.runningLoss.toFixed(4)}`);
+      },
+      onEpoch: (e) => {
+        const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;
+        // On a terminal the bar ends with its final state; elsewhere the log line below says it all.
+        if (tty) bar?.finish(`loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`);
+        log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
+        barEpoch = e.epoch + 1;
+        bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
+      },
+    },
+  );
+  if (report.cancelled) throw new Error(`${kind}: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
+  const seconds = (Date.now() - started) / 1000;
+  const best = report.bestEpoch > 0 ? report.epochs.find((e) => e.epoch === report.bestEpoch) : undefined;
+  log.info(
+    `${kind}: trained in ${formatDuration(seconds)} (${formatCount(report.examplesPerSecond)} examples/s); ` +
+      (best ? `best epoch ${best.epoch} (eval accuracy ${fmt4(best.evalAccuracy)}, macro-F1 ${fmt4(best.evalMacroF1)}) kept` : 'no eval set: last epoch kept'),
+  );
+
+  const dir = path.join(runFolder, kind);
+  saveModelFolder(dir, {
+    student,
+    vocabTokens: data.vocabTokens,
+    labels: data.classIds.labels,
+    maxLength: data.maxLength,
+    lowercase: data.lowercase,
+    addSpecialTokens: data.addSpecialTokens,
+    training: {
+      uniqid: log.record.uniqid,
+      config: config.file,
+      options: trainOptions,
+      bestEpoch: report.bestEpoch,
+      evalAccuracy: best?.evalAccuracy ?? null,
+      trainRows: rows,
+      pretrainedVectors: embeddings,
+    },
+  });
+
+  // Load the folder the way `predict` and users do and score the eval texts:
+  // this proves the saved weights, vocab and tokenisation reproduce training.
+  const { Classifier } = require('../classifier') as typeof import('../classifier');
+  const classifier = await Classifier.load(dir, { threads: config.train.threads });
+  let reloaded: number;
+  try {
+    const probs = await classifier.predictProbabilities(data.eval.texts);
+    const predicted = argmaxRows(probs, numClasses);
+    let correct = 0;
+    for (let i = 0; i < predicted.length; i++) if (predicted[i] === data.eval.labels[i]) correct++;
+    reloaded = correct / Math.max(1, predicted.length);
+  } finally {
+    classifier.close();
+  }
+  log.info(`${kind}: saved to ${dir}; reloaded, it scores eval accuracy ${reloaded.toFixed(4)}`);
+  // One row's worth of difference can come from a float tie; more means a mismatch.
+  const oneRow = 1 / Math.max(1, data.eval.texts.length);
+  if (best?.evalAccuracy !== undefined && Math.abs(reloaded - best.evalAccuracy) > 1.5 * oneRow) {
+    log.info(`warning: ${kind}: the saved model scores ${reloaded.toFixed(4)} on eval, training measured ${fmt4(best.evalAccuracy)}; ` +
+      'prediction does not reproduce training (tokenisation or weights differ)');
+  }
+
+  return {
+    kind,
+    dir,
+    parameters: student.parameterCount,
+    bestEpoch: report.bestEpoch,
+    evalAccuracy: best?.evalAccuracy ?? null,
+    evalMacroF1: best?.evalMacroF1 ?? null,
+    reloadedEvalAccuracy: reloaded,
+    examplesPerSecond: report.examplesPerSecond,
+    seconds,
+    epochs: report.epochs,
+    embeddings,
+  };
+}
+
+function describeSpec(spec: StudentSpec): string {
+  if (spec.kind === 'textcnn') {
+    return `TextCNN E=${spec.embeddingDim}, windows ${spec.windows.join('/')} x ${spec.filters} filters, dropout ${spec.dropout}`;
+  }
+  return `GRU E=${spec.embeddingDim} H=${spec.hidden}${spec.bidirectional ? ' bidirectional' : ''}, dropout ${spec.dropout}`;
+}

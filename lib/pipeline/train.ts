@@ -1,0 +1,92 @@
+/**
+ * `model-distill train config.ini [uniqid]` as a function: runs the pipeline
+ * the config describes and leaves everything under <model.dir>/<uniqid>/:
+ *
+ *   <run>/config.resolved.json   every setting, defaults filled, paths absolute
+ *   <run>/run.log                what the run printed, timestamped
+ *   <run>/run.json               status, timings, data counts, versions, per-epoch metrics
+ *   <run>/vocab.txt              only when the vocab was built by this run
+ *   <run>/<student>/             one model folder per student (config.json,
+ *                                weights.safetensors, vocab.txt, class_id.txt)
+ *
+ * Steps, each timed in run.json:
+ *   1. data      classes, train/eval rows, vocab, token ids   (prepare-data.ts)
+ *   2. teacher   none in this version; later: train / load     (teacher.ts)
+ *   3. soft      the teacher's logits for train rows and pool  (teacher.ts)
+ *   4. students  one by one, in [model] students order        (train-student.ts)
+ * A run with the same uniqid replaces the models of the earlier one.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { loadConfig, resolveUniqid, runDir, writeResolvedConfig, type StudentKind } from '../config';
+import type { ProgressWriter } from '../progress';
+import { prepareData } from './prepare-data';
+import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
+import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
+import { trainStudentStep, type StudentResult } from './train-student';
+
+export interface TrainFromConfigOptions {
+  /** Each message of the run, as it happens (default: none; the CLI prints them to stderr). */
+  log?: (line: string) => void;
+  /** Where progress bars are drawn (a bar on a terminal, plain lines otherwise); false or absent = none. */
+  progress?: ProgressWriter | false;
+  /** Stops training at the next batch; the run then fails with "cancelled". */
+  signal?: AbortSignal;
+  /** "Today" for a `${time}` uniqid (tests). */
+  now?: Date;
+}
+
+export interface RunSummary {
+  uniqid: string;
+  runDir: string;
+  config: string;
+  files: { resolvedConfig: string; runLog: string; runJson: string };
+  students: StudentResult[];
+  seconds: number;
+}
+
+export async function trainFromConfig(configPath: string, uniqidArg?: string, options: TrainFromConfigOptions = {}): Promise<RunSummary> {
+  const config = loadConfig(configPath);
+  const uniqid = resolveUniqid(uniqidArg, options.now);
+  // Before anything is written: a config this version cannot run fails now.
+  checkTeacherSupported(config);
+  const dir = runDir(config, uniqid);
+  const replacing = fs.existsSync(dir);
+  fs.mkdirSync(dir, { recursive: true });
+
+  const log = new RunLog(dir, { uniqid, config: config.file }, { echo: options.log });
+  const files = {
+    resolvedConfig: path.join(dir, RESOLVED_CONFIG_FILE),
+    runLog: path.join(dir, RUN_LOG_FILE),
+    runJson: path.join(dir, RUN_JSON_FILE),
+  };
+  const students: StudentResult[] = [];
+  try {
+    log.info(`run "${uniqid}" of ${config.file} -> ${dir}${replacing ? ' (replacing the earlier run of that name)' : ''}`);
+    writeResolvedConfig(config, files.resolvedConfig, { uniqid });
+    const v = log.record.versions;
+    log.info(`model-distill ${v.package}, core ${v.core} (${v.simd}), node ${v.node}, ${v.cores} cores, threads ${config.train.threads}`);
+
+    const data = await log.step('data', () => prepareData(config, dir, log));
+    const teacher = await log.step('teacher', () => teacherStep(config, data, log));
+    const soft = await log.step('soft_targets', () => softTargetsStep(config, teacher, data, log));
+
+    log.record.students = students;
+    for (const kind of config.model.students as StudentKind[]) {
+      const result = await log.step(kind, () =>
+        trainStudentStep(config, kind, data, soft, dir, log, { progress: options.progress ?? false, signal: options.signal }),
+      );
+      students.push(result);
+    }
+    const summaryLine = students
+      .map((s) => `${s.kind} eval accuracy ${s.evalAccuracy === null ? '-' : s.evalAccuracy.toFixed(4)} (epoch ${s.bestEpoch})`)
+      .join(', ');
+    log.info(`done in ${log.elapsed().toFixed(1)} s: ${summaryLine}. Run folder: ${dir}`);
+    log.finish();
+  } catch (err) {
+    log.finish(err);
+    throw err;
+  }
+  return { uniqid, runDir: dir, config: config.file, files, students, seconds: log.record.timings.total };
+}
