@@ -7,6 +7,15 @@ import { loadAddon, addonAvailable, AddonLoadError } from './binding';
 export { AddonLoadError, addonAvailable };
 export { Tokenizer } from './tokenizer';
 export type { TokenizerOptions, EncodeOptions, BatchEncodeOptions, BatchEncoding, DecodeOptions } from './tokenizer';
+export { NativeStudent, softmaxRows } from './student';
+export type {
+  StudentKind, StudentSpec, TextCnnSpec, GruSpec, EncodedRows, TrainRows, EvalRows, StudentTrainOptions,
+  TrainProgressEvent, EpochReport, TrainReport, TrainHooks, PredictOptions,
+} from './student';
+export { saveModelFolder, readModelFolder, loadStudentFromFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model-folder';
+export type { ModelFolder, ModelFolderConfig, SaveModelFolderOptions } from './model-folder';
+export { Classifier } from './classifier';
+export type { Prediction, ClassifierLoadOptions, PredictCallOptions, ClassifierBackend, ClassifierBackendName } from './classifier';
 
 /** Versions and the SIMD level of the loaded native core. */
 export function nativeInfo(): { coreVersion: string; simdLevel: string } {

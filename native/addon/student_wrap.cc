@@ -589,10 +589,13 @@ Napi::Value StudentWrap::LoadWeights(const Napi::CallbackInfo& info) {
       if (!known) unexpected.push_back(t.name);
     }
     if (!unexpected.empty()) {
-      std::string names;
-      for (const std::string& n : unexpected) names += (names.empty() ? "" : ", ") + n;
-      throw std::runtime_error(path + ": unexpected tensor(s) " + names + " (not parameters of this " +
-                               live(info.Env())->model->kind() + " model)");
+      std::string missing, extra;
+      for (const md::Parameter* p : live(env)->model->parameters())
+        if (!file.find(p->name)) missing += (missing.empty() ? "" : ", ") + p->name;
+      for (const std::string& n : unexpected) extra += (extra.empty() ? "" : ", ") + n;
+      throw std::runtime_error(path + ": " + (missing.empty() ? "" : "missing tensor(s) " + missing + "; ") +
+                               "unexpected tensor(s) " + extra + " (not parameters of this " +
+                               live(env)->model->kind() + " model)");
     }
     md::load_parameters(*live(info.Env())->model, file);
   } catch (const std::exception& e) {

@@ -1,0 +1,278 @@
+/**
+ * Classifier: the public serving API. Load a model folder, give it strings, get labels and
+ * probabilities.
+ *
+ *   const clf = await Classifier.load('model/default/textcnn');
+ *   const [p] = await clf.predict(['这款手机续航很好']);   // { label, score, probabilities }
+ *
+ * The work is done by a backend behind a small interface (ClassifierBackend). Today there is one,
+ * 'native': the addon's NativeClassifier (native/addon/classifier_wrap.cc) tokenises, runs the
+ * student's fast path and the softmax on the core's thread pool; predict() runs it on a libuv
+ * worker so the event loop stays free. The WebAssembly backend (onnxruntime-web over the ONNX
+ * export, issue 7) will plug in as a second ClassifierBackend chosen in createBackend().
+ */
+import { loadAddon, RawNativeClassifier } from './binding';
+import { loadStudentFromFolder, ModelFolder } from './model-folder';
+import { describe, NativeStudent, rawStudent, StudentKind } from './student';
+
+export interface Prediction {
+  /** The most probable class. */
+  label: string;
+  /** Its probability. */
+  score: number;
+  /** Probability of every class, in `labels` order (a view into the batch's result). */
+  probabilities: Float32Array;
+  /** The topK most probable classes, best first (only when topK is given). */
+  top?: { label: string; score: number }[];
+}
+
+export type ClassifierBackendName = 'native';
+
+export interface ClassifierLoadOptions {
+  /** Threads of the core's pool used per call; 0 (default) = all. */
+  threads?: number;
+  /** 'native' (default). MODEL_DISTILL_BACKEND=wasm asks for the WebAssembly backend (not available yet). */
+  backend?: ClassifierBackendName;
+}
+
+export interface PredictCallOptions {
+  /** Also return the K most probable classes per text. */
+  topK?: number;
+}
+
+/** What a backend provides: texts in, probabilities [n, numClasses] out (labels order). */
+export interface ClassifierBackend {
+  readonly name: ClassifierBackendName;
+  probabilitiesSync(texts: string[]): Float32Array;
+  probabilities(texts: string[]): Promise<Float32Array>;
+  close(): void;
+}
+
+/** Joined-string slices stay well under V8's maximum string length (~2^29 UTF-16 units). */
+const MAX_JOINED_UNITS = 1 << 26;
+
+class NativeClassifierBackend implements ClassifierBackend {
+  readonly name = 'native' as const;
+  private readonly native: RawNativeClassifier;
+  private readonly student: NativeStudent;
+
+  constructor(folder: ModelFolder, student: NativeStudent, vocabTokens: string[], private readonly threads: number) {
+    const addon = loadAddon();
+    this.student = student;
+    this.native = new addon.NativeClassifier(
+      vocabTokens,
+      folder.config.lowercase,
+      rawStudent(student),
+      folder.config.maxLength,
+      folder.config.addSpecialTokens,
+    );
+  }
+
+  probabilitiesSync(texts: string[]): Float32Array {
+    const parts = sliceTexts(texts).map(([from, to]) => this.native.predict(...joinTexts(texts, from, to), this.threads));
+    return concat(parts);
+  }
+
+  async probabilities(texts: string[]): Promise<Float32Array> {
+    const parts: Float32Array[] = [];
+    for (const [from, to] of sliceTexts(texts)) parts.push(await this.native.predictAsync(...joinTexts(texts, from, to), this.threads));
+    return concat(parts);
+  }
+
+  close(): void {
+    this.native.close();
+    this.student.dispose();
+  }
+}
+
+export class Classifier {
+  /** Class names; probabilities come in this order. */
+  readonly labels: string[];
+  readonly kind: StudentKind;
+  readonly backend: ClassifierBackendName;
+  readonly maxLength: number;
+  /** The validated model folder (config, paths). */
+  readonly folder: ModelFolder;
+  private impl: ClassifierBackend | undefined;
+
+  /** Loads and validates a model folder (errors name the file and the problem). */
+  static async load(dir: string, options: ClassifierLoadOptions = {}): Promise<Classifier> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`Expected a non-empty string for dir but received ${describe(dir)}`);
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError(`Expected an object for options but received ${describe(options)}`);
+    }
+    const threads = options.threads ?? 0;
+    if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 0) {
+      throw new TypeError(`Expected non-negative integer for options.threads but received ${describe(threads)}`);
+    }
+    const requested = options.backend ?? (process.env.MODEL_DISTILL_BACKEND === 'wasm' ? 'wasm' : 'native');
+    if (requested !== 'native') {
+      if (requested === 'wasm') throw new Error("the 'wasm' classifier backend is not available yet; use backend 'native'");
+      throw new TypeError(`Expected 'native' for options.backend but received ${describe(requested)}`);
+    }
+    const { folder, student, vocabTokens } = loadStudentFromFolder(dir);
+    try {
+      return new Classifier(folder, new NativeClassifierBackend(folder, student, vocabTokens, threads));
+    } catch (err) {
+      student.dispose();
+      throw err;
+    }
+  }
+
+  private constructor(folder: ModelFolder, impl: ClassifierBackend) {
+    this.folder = folder;
+    this.labels = folder.labels.slice();
+    this.kind = folder.spec.kind;
+    this.maxLength = folder.config.maxLength;
+    this.backend = impl.name;
+    this.impl = impl;
+  }
+
+  get numClasses(): number {
+    return this.labels.length;
+  }
+
+  /** Labels and probabilities of every text, computed off the event loop. */
+  async predict(texts: string[], options: PredictCallOptions = {}): Promise<Prediction[]> {
+    const callerStack = new Error().stack ?? '';
+    const impl = this.open();
+    checkTexts(texts);
+    const topK = checkTopK(options, this.labels.length);
+    try {
+      return this.toPredictions(await impl.probabilities(texts), topK);
+    } catch (err) {
+      throw withCallerStack(err, 'predict', callerStack);
+    }
+  }
+
+  /** predict() on the calling thread (plus the core's pool). */
+  predictSync(texts: string[], options: PredictCallOptions = {}): Prediction[] {
+    const impl = this.open();
+    checkTexts(texts);
+    const topK = checkTopK(options, this.labels.length);
+    return this.toPredictions(impl.probabilitiesSync(texts), topK);
+  }
+
+  /** Raw probabilities [texts.length, numClasses] (labels order), off the event loop: the throughput path. */
+  async predictProbabilities(texts: string[]): Promise<Float32Array> {
+    const callerStack = new Error().stack ?? '';
+    const impl = this.open();
+    checkTexts(texts);
+    try {
+      return await impl.probabilities(texts);
+    } catch (err) {
+      throw withCallerStack(err, 'predictProbabilities', callerStack);
+    }
+  }
+
+  /** predictProbabilities() on the calling thread. */
+  predictProbabilitiesSync(texts: string[]): Float32Array {
+    const impl = this.open();
+    checkTexts(texts);
+    return impl.probabilitiesSync(texts);
+  }
+
+  /** Frees the model; later calls throw "Classifier is closed". Predictions in flight still finish. */
+  close(): void {
+    if (!this.impl) return;
+    this.impl.close();
+    this.impl = undefined;
+  }
+
+  get closed(): boolean {
+    return this.impl === undefined;
+  }
+
+  private open(): ClassifierBackend {
+    if (!this.impl) throw new Error('Classifier is closed');
+    return this.impl;
+  }
+
+  private toPredictions(probabilities: Float32Array, topK: number | undefined): Prediction[] {
+    const C = this.labels.length;
+    const n = probabilities.length / C;
+    const out: Prediction[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const row = probabilities.subarray(i * C, (i + 1) * C);
+      let best = 0;
+      for (let c = 1; c < C; c++) if (row[c] > row[best]) best = c;
+      const p: Prediction = { label: this.labels[best], score: row[best], probabilities: row };
+      if (topK !== undefined) {
+        const order = Array.from({ length: C }, (_, c) => c).sort((a, b) => row[b] - row[a] || a - b);
+        p.top = order.slice(0, topK).map((c) => ({ label: this.labels[c], score: row[c] }));
+      }
+      out[i] = p;
+    }
+    return out;
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function checkTexts(texts: unknown): asserts texts is string[] {
+  if (!Array.isArray(texts)) {
+    throw new TypeError(`Expected an array of strings for texts but received ${texts === null ? 'null' : typeof texts}`);
+  }
+  for (let i = 0; i < texts.length; i++) {
+    if (typeof texts[i] !== 'string') {
+      throw new TypeError(`Expected an array of strings for texts but received ${texts[i] === null ? 'null' : typeof texts[i]} at index ${i}`);
+    }
+  }
+}
+
+function checkTopK(options: unknown, C: number): number | undefined {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`Expected an object for options but received ${describe(options)}`);
+  }
+  const topK = (options as PredictCallOptions).topK;
+  if (topK === undefined) return undefined;
+  if (typeof topK !== 'number' || !Number.isSafeInteger(topK) || topK < 1) {
+    throw new TypeError(`Expected positive integer for options.topK but received ${describe(topK)}`);
+  }
+  return Math.min(topK, C);
+}
+
+function sliceTexts(texts: string[]): [number, number][] {
+  const slices: [number, number][] = [];
+  let from = 0;
+  let units = 0;
+  for (let i = 0; i < texts.length; i++) {
+    if (units + texts[i].length > MAX_JOINED_UNITS && i > from) {
+      slices.push([from, i]);
+      from = i;
+      units = 0;
+    }
+    units += texts[i].length;
+  }
+  slices.push([from, texts.length]);
+  return slices;
+}
+
+function joinTexts(texts: string[], from: number, to: number): [string, Uint32Array] {
+  const offsets = new Uint32Array(to - from + 1);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    at += texts[i].length;
+    offsets[i - from + 1] = at;
+  }
+  const joined = from === 0 && to === texts.length ? texts.join('') : texts.slice(from, to).join('');
+  return [joined, offsets];
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function withCallerStack(err: unknown, method: string, callerStack: string): unknown {
+  if (err instanceof Error) {
+    err.stack = `${err.stack ?? err.message}\n    --- ${method} called from ---\n${callerStack.split('\n').slice(2).join('\n')}`;
+  }
+  return err;
+}

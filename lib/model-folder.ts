@@ -1,0 +1,302 @@
+/**
+ * The model folder: everything needed to serve a trained student, in four files.
+ *
+ *   config.json          { format: "model-distill", formatVersion: 1, architecture (the student spec),
+ *                          maxLength, lowercase, addSpecialTokens, labels, createdAt, packageVersion,
+ *                          training (free-form: what the pipeline wants to remember) }
+ *   weights.safetensors  every parameter by name (native/core/safetensors.h)
+ *   vocab.txt            one token a line, line number = id (the tokenizer's vocabulary)
+ *   class_id.txt         "label<TAB>id" a line, id = index in config.json labels
+ *
+ * Saving is atomic for the folder as a whole: everything is written into a sibling temporary
+ * folder, which is then renamed into place (an old folder is first moved aside and deleted only
+ * after the new one is in place), so a reader never sees a half-written model and a failed save
+ * leaves the old folder as it was.
+ *
+ * Reading validates before anything is loaded and names the file and the problem.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { readClassIds } from './data';
+import { checkStudentSpec, describe, NativeStudent, StudentSpec } from './student';
+import { readVocabFile } from './vocab';
+
+export const MODEL_FORMAT = 'model-distill';
+export const MODEL_FORMAT_VERSION = 1;
+const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'weights.safetensors';
+export const VOCAB_FILE = 'vocab.txt';
+export const CLASS_ID_FILE = 'class_id.txt';
+const FOLDER_FILES = [CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, CLASS_ID_FILE];
+
+export interface ModelFolderConfig {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  architecture: StudentSpec;
+  maxLength: number;
+  lowercase: boolean;
+  /** Rows are [CLS] + pieces + [SEP] (true, as Tokenizer.encodeBatch's default). */
+  addSpecialTokens: boolean;
+  labels: string[];
+  createdAt: string;
+  packageVersion: string;
+  training?: Record<string, unknown>;
+}
+
+export interface SaveModelFolderOptions {
+  student: NativeStudent;
+  vocabTokens: readonly string[];
+  labels: readonly string[];
+  maxLength: number;
+  lowercase: boolean;
+  /** Default true. */
+  addSpecialTokens?: boolean;
+  training?: Record<string, unknown>;
+}
+
+export interface ModelFolder {
+  dir: string;
+  config: ModelFolderConfig;
+  spec: StudentSpec;
+  labels: string[];
+  configPath: string;
+  weightsPath: string;
+  vocabPath: string;
+  classIdPath: string;
+}
+
+/** Writes a model folder atomically (see the file comment). Returns the folder's absolute path. */
+export function saveModelFolder(dir: string, options: SaveModelFolderOptions): string {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`Expected a non-empty string for dir but received ${describe(dir)}`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`Expected an object for options but received ${describe(options)}`);
+  const { student, vocabTokens, labels, maxLength, lowercase } = options;
+  const addSpecialTokens = options.addSpecialTokens ?? true;
+  if (!(student instanceof NativeStudent)) throw new TypeError(`Expected a NativeStudent for options.student but received ${describe(student)}`);
+  const spec = student.spec;
+  checkStringList(vocabTokens, 'options.vocabTokens');
+  if (vocabTokens.length !== spec.vocabSize) {
+    throw new RangeError(`Expected ${spec.vocabSize} tokens (the student's vocabSize) for options.vocabTokens but received ${vocabTokens.length}`);
+  }
+  vocabTokens.forEach((t, i) => {
+    if (/[\n\r]/.test(t)) throw new RangeError(`vocab token ${i} contains a line break: ${JSON.stringify(t)}`);
+  });
+  checkStringList(labels, 'options.labels');
+  if (labels.length !== spec.numClasses) {
+    throw new RangeError(`Expected ${spec.numClasses} labels (the student's numClasses) for options.labels but received ${labels.length}`);
+  }
+  labels.forEach((l, i) => {
+    if (l === '' || /[\t\n\r]/.test(l)) throw new RangeError(`label ${i} must be non-empty without tabs or line breaks, got ${JSON.stringify(l)}`);
+    if (labels.indexOf(l) !== i) throw new RangeError(`label ${JSON.stringify(l)} is given twice (ids ${labels.indexOf(l)} and ${i})`);
+  });
+  if (typeof maxLength !== 'number' || !Number.isSafeInteger(maxLength) || maxLength < (addSpecialTokens ? 3 : 1)) {
+    throw new TypeError(`Expected integer >= ${addSpecialTokens ? 3 : 1} for options.maxLength but received ${describe(maxLength)}`);
+  }
+  if (typeof lowercase !== 'boolean') throw new TypeError(`Expected boolean for options.lowercase but received ${describe(lowercase)}`);
+  if (typeof addSpecialTokens !== 'boolean') throw new TypeError(`Expected boolean for options.addSpecialTokens but received ${describe(addSpecialTokens)}`);
+  const training = options.training;
+  if (training !== undefined && (training === null || typeof training !== 'object' || Array.isArray(training))) {
+    throw new TypeError(`Expected an object for options.training but received ${describe(training)}`);
+  }
+
+  const config: ModelFolderConfig = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    architecture: { ...spec, ...(spec.kind === 'textcnn' ? { windows: spec.windows.slice() } : {}) } as StudentSpec,
+    maxLength,
+    lowercase,
+    addSpecialTokens,
+    labels: labels.slice(),
+    createdAt: new Date().toISOString(),
+    packageVersion: packageVersion(),
+    ...(training !== undefined ? { training } : {}),
+  };
+
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  fs.mkdirSync(parent, { recursive: true });
+  const unique = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const temp = path.join(parent, `.${path.basename(target)}.tmp-${unique}`);
+  const aside = path.join(parent, `.${path.basename(target)}.old-${unique}`);
+  fs.mkdirSync(temp);
+  try {
+    fs.writeFileSync(path.join(temp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    fs.writeFileSync(path.join(temp, VOCAB_FILE), vocabTokens.join('\n') + '\n');
+    fs.writeFileSync(path.join(temp, CLASS_ID_FILE), labels.map((l, i) => `${l}\t${i}\n`).join(''));
+    student.saveWeights(path.join(temp, WEIGHTS_FILE), {
+      format: MODEL_FORMAT,
+      formatVersion: String(MODEL_FORMAT_VERSION),
+      kind: spec.kind,
+    });
+    fsyncDir(temp);
+    let movedAside = false;
+    if (fs.existsSync(target)) {
+      if (!fs.statSync(target).isDirectory()) throw new Error(`cannot save model folder: ${target} exists and is not a folder`);
+      fs.renameSync(target, aside);
+      movedAside = true;
+    }
+    try {
+      fs.renameSync(temp, target);
+    } catch (err) {
+      if (movedAside) fs.renameSync(aside, target); // put the old model back
+      throw err;
+    }
+    fsyncDir(parent);
+    if (movedAside) fs.rmSync(aside, { recursive: true, force: true });
+  } catch (err) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    throw err;
+  }
+  return target;
+}
+
+/** Validates a model folder without loading the weights; errors name the file and the problem. */
+export function readModelFolder(dir: string): ModelFolder {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`Expected a non-empty string for dir but received ${describe(dir)}`);
+  const root = path.resolve(dir);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(root);
+  } catch {
+    throw new Error(`model folder not found: ${root}`);
+  }
+  if (!stat.isDirectory()) throw new Error(`model folder ${root} is not a folder`);
+  const missing = FOLDER_FILES.filter((f) => !fs.existsSync(path.join(root, f)));
+  if (missing.length > 0) {
+    throw new Error(`model folder ${root} is missing ${missing.join(', ')} (a model folder holds ${FOLDER_FILES.join(', ')})`);
+  }
+  const configPath = path.join(root, CONFIG_FILE);
+  const weightsPath = path.join(root, WEIGHTS_FILE);
+  const vocabPath = path.join(root, VOCAB_FILE);
+  const classIdPath = path.join(root, CLASS_ID_FILE);
+
+  const config = parseConfig(configPath);
+  const spec = config.architecture;
+  if (config.labels.length !== spec.numClasses) {
+    throw new Error(`${configPath}: labels has ${config.labels.length} entries but architecture.numClasses is ${spec.numClasses}`);
+  }
+  const classIds = readClassIds(classIdPath);
+  if (classIds.labels.length !== config.labels.length || classIds.labels.some((l, i) => l !== config.labels[i])) {
+    const first = config.labels.findIndex((l, i) => classIds.labels[i] !== l);
+    const detail =
+      classIds.labels.length !== config.labels.length
+        ? `it has ${classIds.labels.length} classes, config.json labels has ${config.labels.length}`
+        : `id ${first} is ${JSON.stringify(classIds.labels[first])} there but ${JSON.stringify(config.labels[first])} in config.json labels`;
+    throw new Error(`${classIdPath} disagrees with ${configPath}: ${detail}`);
+  }
+  const vocab = readVocabFile(vocabPath);
+  if (vocab.length !== spec.vocabSize) {
+    throw new Error(`${vocabPath} has ${vocab.length} tokens but ${configPath} architecture.vocabSize is ${spec.vocabSize}`);
+  }
+  const weightsSize = fs.statSync(weightsPath).size;
+  if (weightsSize < 8) throw new Error(`${weightsPath}: truncated (${weightsSize} bytes; a safetensors file starts with an 8-byte header length)`);
+  return { dir: root, config, spec, labels: config.labels.slice(), configPath, weightsPath, vocabPath, classIdPath };
+}
+
+/** readModelFolder + a NativeStudent with the folder's weights (errors from the weights name file and tensor). */
+export function loadStudentFromFolder(dir: string): { folder: ModelFolder; student: NativeStudent; vocabTokens: string[] } {
+  const folder = readModelFolder(dir);
+  const vocabTokens = readVocabFile(folder.vocabPath);
+  const student = NativeStudent.create(folder.spec);
+  try {
+    student.loadWeights(folder.weightsPath);
+  } catch (err) {
+    student.dispose();
+    throw err;
+  }
+  return { folder, student, vocabTokens };
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function parseConfig(configPath: string): ModelFolderConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`${configPath}: not valid JSON (${(err as Error).message})`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${configPath}: expected a JSON object`);
+  const c = raw as Record<string, unknown>;
+  if (c.format !== MODEL_FORMAT) {
+    throw new Error(`${configPath}: format is ${JSON.stringify(c.format)}, expected ${JSON.stringify(MODEL_FORMAT)} (not a model-distill model folder)`);
+  }
+  if (typeof c.formatVersion !== 'number' || !SUPPORTED_FORMAT_VERSIONS.includes(c.formatVersion)) {
+    throw new Error(
+      `${configPath}: formatVersion ${JSON.stringify(c.formatVersion)} is not supported (supported: ${SUPPORTED_FORMAT_VERSIONS.join(', ')}); ` +
+        'a newer model-distill may have written it',
+    );
+  }
+  if (c.architecture === undefined) throw new Error(`${configPath}: missing architecture`);
+  let architecture: StudentSpec;
+  try {
+    architecture = checkStudentSpec(c.architecture);
+  } catch (err) {
+    throw new Error(`${configPath}: bad architecture: ${(err as Error).message.replace(/\bspec\./g, 'architecture.')}`);
+  }
+  const field = (key: string, ok: (v: unknown) => boolean, what: string): unknown => {
+    if (!ok(c[key])) throw new Error(`${configPath}: expected ${what} for ${key} but found ${describe(c[key])}`);
+    return c[key];
+  };
+  const addSpecialTokens = c.addSpecialTokens === undefined ? true : (field('addSpecialTokens', (v) => typeof v === 'boolean', 'boolean') as boolean);
+  const maxLength = field('maxLength', (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= (addSpecialTokens ? 3 : 1), 'a positive integer') as number;
+  const lowercase = field('lowercase', (v) => typeof v === 'boolean', 'boolean') as boolean;
+  const labels = field('labels', (v) => Array.isArray(v) && v.length >= 2 && v.every((l) => typeof l === 'string' && l !== ''), 'an array of at least 2 non-empty strings') as string[];
+  const training = c.training;
+  if (training !== undefined && (training === null || typeof training !== 'object' || Array.isArray(training))) {
+    throw new Error(`${configPath}: expected an object for training but found ${describe(training)}`);
+  }
+  return {
+    format: MODEL_FORMAT,
+    formatVersion: c.formatVersion,
+    architecture,
+    maxLength,
+    lowercase,
+    addSpecialTokens,
+    labels,
+    createdAt: typeof c.createdAt === 'string' ? c.createdAt : '',
+    packageVersion: typeof c.packageVersion === 'string' ? c.packageVersion : '',
+    ...(training !== undefined ? { training: training as Record<string, unknown> } : {}),
+  };
+}
+
+function checkStringList(value: unknown, name: string): asserts value is string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new TypeError(`Expected an array of strings for ${name} but received ${describe(value)}`);
+  }
+}
+
+let cachedVersion: string | undefined;
+/** This package's version, from the package.json above this file (lib/ or dist/lib/). */
+function packageVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'package.json');
+    if (fs.existsSync(candidate)) {
+      try {
+        const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'model-distill' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
+      } catch {
+        // keep looking
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  return (cachedVersion = 'unknown');
+}
+
+/** Makes renames inside `dir` durable (best effort: not every platform can open a folder). */
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows cannot fsync a directory; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
