@@ -9,7 +9,6 @@
 
 namespace md {
 
-using unicode::char_class;
 
 namespace {
 
@@ -54,7 +53,7 @@ struct WordPieceTokenizer::Scratch {
 };
 
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options)
-    : options_(options), vocab_(std::move(vocab)) {
+    : options_(options), vocab_(std::move(vocab)), bmp_classes_(unicode::detail::bmp_classes()) {
   if (vocab_.size() >= static_cast<std::size_t>(INT32_MAX)) throw std::invalid_argument("vocabulary too large");
   id_of_.reserve(vocab_.size());
   std::size_t total_bytes = 0;
@@ -101,7 +100,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
 
   // ASCII fast path, derived from the same tables as everything else.
   for (int b = 0; b < 128; ++b) {
-    const std::uint8_t cls = char_class(static_cast<char32_t>(b));
+    const std::uint8_t cls = unicode::char_class(static_cast<char32_t>(b));
     ascii_class_[b] = cls & (unicode::kDrop | unicode::kWhitespace | unicode::kPunctuation);
     char32_t folded[unicode::kMaxFold];
     const bool fold = options_.lowercase && (cls & unicode::kFolds);
@@ -166,8 +165,13 @@ void WordPieceTokenizer::add_to_trie(const std::string& token, std::int32_t id) 
 // ---- the pipeline -----------------------------------------------------------------------
 
 template <class Sink>
-void WordPieceTokenizer::flush_word(Scratch& s, Sink& sink) const {
-  if (s.word.empty()) return;
+inline void WordPieceTokenizer::flush_word(Scratch& s, Sink& sink) const {
+  // Called after every CJK character and space: the common empty case must stay inline.
+  if (!s.word.empty()) spell_word(s, sink);
+}
+
+template <class Sink>
+void WordPieceTokenizer::spell_word(Scratch& s, Sink& sink) const {
   if (s.word_chars > kMaxCharsPerWord) {
     sink.push(unk_id_);
   } else {
@@ -216,13 +220,13 @@ void WordPieceTokenizer::emit_single_char(char32_t cp, Scratch& s, Sink& sink) c
   }
   unicode::append_utf8(s.word, cp);
   s.word_chars = 1;
-  flush_word(s, sink);
+  spell_word(s, sink);
 }
 
 // A code point after normalization: judged by the pre-tokenizer.
 template <class Sink>
 void WordPieceTokenizer::emit_normalized_char(char32_t cp, Scratch& s, Sink& sink) const {
-  const std::uint8_t cls = char_class(cp);
+  const std::uint8_t cls = classify(cp);
   if (cls & unicode::kWhitespace) {
     flush_word(s, sink);
   } else if (cls & unicode::kPunctuation) {
@@ -260,7 +264,7 @@ void WordPieceTokenizer::encode_segment(const unsigned char* p, const unsigned c
     }
     bool invalid = false;
     const char32_t cp = unicode::decode_utf8(p, end, &invalid);  // invalid -> U+FFFD, dropped below
-    const std::uint8_t cls = char_class(cp);
+    const std::uint8_t cls = classify(cp);
     if (cls & unicode::kDrop) continue;
     if (cls & unicode::kWhitespace) {
       flush_word(s, sink);

@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "unicode.h"
+
 namespace md {
 
 struct WordPieceOptions {
@@ -89,6 +91,12 @@ class WordPieceTokenizer {
   template <class Sink>
   void flush_word(Scratch& scratch, Sink& sink) const;
   template <class Sink>
+  void spell_word(Scratch& scratch, Sink& sink) const;
+  // unicode::char_class with the BMP table pointer held here (no static-guard check per call).
+  std::uint8_t classify(char32_t cp) const {
+    return cp < 0x10000 ? bmp_classes_[cp] : unicode::detail::astral_class(cp);
+  }
+  template <class Sink>
   void emit_single_char(char32_t cp, Scratch& scratch, Sink& sink) const;
   template <class Sink>
   void emit_normalized_char(char32_t cp, Scratch& scratch, Sink& sink) const;
@@ -99,6 +107,7 @@ class WordPieceTokenizer {
 
   WordPieceOptions options_;
   std::vector<std::string> vocab_;
+  const std::uint8_t* bmp_classes_;
   std::unordered_map<std::string_view, std::int32_t> id_of_;  // views into vocab_
 
   std::vector<std::int32_t> terminal_id_;  // per trie node: token id ending here, or -1
