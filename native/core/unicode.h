@@ -104,6 +104,10 @@ constexpr std::size_t kMaxFold = 3;
 
 // Lower-casing mode's fold of `cp` (NFD, drop Mn, per-code-point lower case): writes up to
 // kMaxFold code points to `out` and returns how many (0 for a lone non-spacing mark).
+// Folding code point by code point equals folding the string except for NFD's canonical
+// reordering of combining marks; every reordered mark that is Mn is dropped anyway, so only a run
+// of non-Mn combining marks (ccc > 0, e.g. Musical Symbols U+1D165) out of canonical order could
+// differ. No such run occurs in ../shared/data; we accept it rather than ship a ccc table.
 std::size_t fold(char32_t cp, char32_t* out);
 
 }  // namespace unicode
