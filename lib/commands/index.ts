@@ -1,0 +1,14 @@
+/**
+ * The registry of `model-distill` subcommands, in the order `--help` lists them.
+ * A new command is one file under lib/commands/ exporting a CommandSpec, plus one
+ * line here. Command files import heavy modules (the native addon) lazily inside
+ * run(), so `--help` works even where the addon cannot load.
+ */
+import type { CommandSpec } from './args';
+import { tokenizeCommand } from './tokenize';
+import { buildVocabCommand } from './build-vocab';
+
+export const commands: CommandSpec[] = [
+  tokenizeCommand,
+  buildVocabCommand,
+];
