@@ -26,7 +26,8 @@ export interface MachineInfo {
 export interface Suite {
   name: string;
   description: string;
-  run(): Promise<SuiteResult>;
+  /** args: the `--flags` given after the suite names (`npm run bench -- train --quick`). */
+  run(args?: string[]): Promise<SuiteResult>;
 }
 
 export type Cell = string | number | null;
@@ -119,7 +120,8 @@ export function formatNumber(x: number): string {
   return x.toPrecision(3);
 }
 
-export const resultsDir = path.join(__dirname, 'results');
+/** MODEL_DISTILL_BENCH_RESULTS moves it (the smoke test writes to a temp folder, never over real results). */
+export const resultsDir = process.env.MODEL_DISTILL_BENCH_RESULTS || path.join(__dirname, 'results');
 
 /** Writes bench/results/<suite>.json atomically (temp file + rename). */
 export function writeResult(suite: string, payload: unknown): string {
