@@ -236,6 +236,12 @@ async function run(args: string[] = []): Promise<SuiteResult> {
       `Rounds interleave native and PyTorch runs; medians of ${rounds}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAverages()} ` +
         `on ${os.cpus().length} cores shared with other processes.`,
     ];
+    const busiest = Math.max(Number(loadBefore.split(',')[0]), os.loadavg()[0]);
+    if (!noTorch && busiest > os.cpus().length) {
+      notes.push(`The cores were oversubscribed (1-min load up to ${busiest.toFixed(1)} on ${os.cpus().length} cores). Each engine copes with that ` +
+        "differently (PyTorch's OpenMP workers wait on each other at every operator when one is descheduled), so the ratio can be far from a quiet " +
+        "machine's; do not quote it without a run on a quiet machine beside it.");
+    }
     if (noTorch) notes.push(`PyTorch reference: ${noTorch}.`);
     if (torchErrors.length > 0) notes.push(`PyTorch failures: ${torchErrors.join(' / ')}`);
     const target = 2;

@@ -1,0 +1,132 @@
+/**
+ * Keeps the train and predict benchmark suites from rotting, without timing
+ * anything: each runs through the real CLI (bench/benchmark.ts) in --smoke
+ * mode on the tiny-reviews fixture (no PyTorch), writing its JSON to a temp
+ * folder; the JSON must hold every expected row with positive, finite numbers.
+ * Also: the reference-identical encoding the train bench relies on, and the
+ * suites' flag errors.
+ */
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import { readReferenceData } from '../bench/reference-data';
+import { parseSuiteFlags, quantileSorted } from '../bench/suite-flags';
+
+const repoRoot = path.resolve(__dirname, '..');
+const fixture = path.join(__dirname, 'fixtures', 'tiny-reviews');
+
+/** As `npm run bench -- ...` runs it: through the tsx CLI (the registry's dynamic imports need its ESM hook too). */
+function runBench(args: string[], resultsDir: string) {
+  return spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(repoRoot, 'bench', 'benchmark.ts'), ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, MODEL_DISTILL_BENCH_RESULTS: resultsDir },
+    timeout: 110_000,
+  });
+}
+
+type Row = Record<string, unknown>;
+
+function positive(row: Row, column: string): void {
+  const v = row[column];
+  assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${row.key}: expected a positive number in "${column}" but found ${JSON.stringify(v)}`);
+}
+
+describe('benchmark suites (smoke, nothing timed)', function () {
+  let resultsDir: string;
+  before(() => {
+    resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  });
+  after(() => fs.rmSync(resultsDir, { recursive: true, force: true }));
+
+  it('train --smoke: native TextCNN and GRU rows with positive examples/s; PyTorch rows empty and said to be left out', function () {
+    const r = runBench(['train', '--smoke', `--data=${fixture}`], resultsDir);
+    assert.equal(r.status, 0, `bench train failed:\n${r.stdout}\n${r.stderr}`);
+    const json = JSON.parse(fs.readFileSync(path.join(resultsDir, 'train.json'), 'utf8'));
+    assert.equal(json.suite, 'train');
+    assert.deepEqual(json.rows.map((row: Row) => row.key), ['textcnn.native', 'textcnn.pytorch', 'gru.native', 'gru.pytorch']);
+    for (const row of json.rows.filter((x: Row) => x.engine === 'model-distill native')) {
+      positive(row, 'examples/s');
+      positive(row, 'training-only examples/s');
+      // Including the evaluation can only make the rate lower.
+      assert.ok((row['examples/s'] as number) <= (row['training-only examples/s'] as number), `${row.key}: rate with eval above training-only rate`);
+      const acc = row['eval acc (1 epoch)'] as number;
+      assert.ok(acc >= 0 && acc <= 1, `${row.key}: eval accuracy ${acc}`);
+    }
+    for (const row of json.rows.filter((x: Row) => x.engine === 'PyTorch reference')) assert.equal(row['examples/s'], null);
+    assert.ok(json.notes.some((n: string) => n.includes('left out in --smoke mode')), 'notes say why PyTorch is missing');
+    assert.equal(json.settings.trainRows, 360);
+    assert.equal(typeof json.loadAverage.before, 'string');
+  });
+
+  it('predict --smoke: sync and async rows for TextCNN and GRU with positive latencies and throughputs', function () {
+    const r = runBench(['predict', '--smoke', `--data=${fixture}`], resultsDir);
+    assert.equal(r.status, 0, `bench predict failed:\n${r.stdout}\n${r.stderr}`);
+    const json = JSON.parse(fs.readFileSync(path.join(resultsDir, 'predict.json'), 'utf8'));
+    assert.equal(json.suite, 'predict');
+    assert.deepEqual(json.rows.map((row: Row) => row.key), ['textcnn.native.sync', 'textcnn.native.async', 'gru.native.sync', 'gru.native.async']);
+    for (const row of json.rows) {
+      for (const c of ['batch-1 p50 µs', 'batch-1 p99 µs', 'batch-256 reviews/s', 'one-call reviews/s']) positive(row, c);
+      assert.ok((row['batch-1 p99 µs'] as number) >= (row['batch-1 p50 µs'] as number), `${row.key}: p99 below p50`);
+      assert.equal(row.input, 'strings');
+    }
+    assert.equal(json.settings.texts, 450, 'eval (90) + train (360) texts of the fixture');
+  });
+
+  it('a missing data folder is a clear skip, not a crash', function () {
+    const missing = path.join(resultsDir, 'no-such-data');
+    const r = runBench(['train', 'predict', '--smoke', `--data=${missing}`], resultsDir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((r.stdout.match(/skipped: data not found at .*no-such-data/g) ?? []).length, 2, r.stdout);
+  });
+});
+
+describe('bench/reference-data: encodes exactly as torch_baseline.py', function () {
+  it('labels sorted, vocab = 4 specials + characters seen twice (train + pool) by code point, unknown -> 1, cut to 128, empty -> [UNK]', function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-'));
+    try {
+      const long = '好'.repeat(130);
+      // '𠀀' (U+20000, astral) twice; 'b' once in train, once in the pool; 'z' once only.
+      fs.writeFileSync(path.join(dir, 'train.tsv'), `ab好\tpos\n𠀀z\tneg\n${long}\tpos\n`);
+      fs.writeFileSync(path.join(dir, 'eval.tsv'), 'a𠀀q\tneg\n\tpos\n');
+      fs.writeFileSync(path.join(dir, 'unlabeled.txt'), 'a b\n𠀀\n');
+      const d = readReferenceData(dir);
+      assert.deepEqual(d.labels, ['neg', 'pos']);
+      // counts: a 2, b 2, 好 131, 𠀀 2, z 1, ' ' 1 -> kept a, b, 好, 𠀀 in code point order
+      assert.equal(d.vocabSize, 4 + 4);
+      const [A, B, HAO, ASTRAL] = [4, 5, 6, 7];
+      const row = (rows: typeof d.train, r: number) => Array.from(rows.ids.subarray(r * 128, r * 128 + rows.lengths[r]));
+      assert.deepEqual(row(d.train, 0), [A, B, HAO]);
+      assert.deepEqual(row(d.train, 1), [ASTRAL, 1]);
+      assert.equal(d.train.lengths[2], 128);
+      assert.deepEqual(Array.from(d.train.labels), [1, 0, 1]);
+      assert.deepEqual(row(d.eval, 0), [A, ASTRAL, 1]);
+      assert.deepEqual(row(d.eval, 1), [1], 'an empty text is one [UNK]');
+      assert.equal(d.counts.unlabeled, 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bench suite flags', function () {
+  it('parses --quick, --smoke, --data=DIR, --rounds=N and names a bad one', function () {
+    const f = parseSuiteFlags(['--quick', '--rounds=2', '--data=x'], 'train');
+    assert.equal(f.quick, true);
+    assert.equal(f.rounds, 2);
+    assert.equal(f.data, path.resolve('x'));
+    assert.throws(() => parseSuiteFlags(['--rounds=0'], 'train'), /expected positive integer for --rounds but received "0"/);
+    assert.throws(() => parseSuiteFlags(['--data'], 'predict'), /--data needs a value, as --data=VALUE/);
+    assert.throws(() => parseSuiteFlags(['--fast'], 'predict'), /unknown flag "--fast"/);
+  });
+
+  it('nearest-rank quantiles', function () {
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(quantileSorted(xs, 0.5), 50);
+    assert.equal(quantileSorted(xs, 0.99), 99);
+    assert.equal(quantileSorted([5], 0.99), 5);
+  });
+});
