@@ -9,13 +9,18 @@ import { formatTable, machineInfo, writeResult, type Suite } from './harness';
 
 const registry: Record<string, () => Promise<Suite>> = {
   tokenizer: async () => (await import('./tokenizer')).suite,
+  train: async () => (await import('./train')).suite,
+  predict: async () => (await import('./predict')).suite,
 };
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`Usage: npm run bench [-- <suite>...]\nSuites: ${Object.keys(registry).join(', ')}\n`);
+    process.stdout.write(`Usage: npm run bench [-- <suite>... [--flag[=value]...]]\nSuites: ${Object.keys(registry).join(', ')}\n`);
     return 0;
   }
+  // `--flag` / `--flag=value` go to every suite named; the rest are suite names.
+  const flags = argv.filter((a) => a.startsWith('--'));
+  argv = argv.filter((a) => !a.startsWith('--'));
   const unknown = argv.filter((name) => !(name in registry));
   if (unknown.length > 0) {
     process.stderr.write(`bench: unknown suite ${unknown.join(', ')} (suites: ${Object.keys(registry).join(', ')})\n`);
@@ -28,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
     process.stdout.write(`   ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, SIMD ${machine.simdLevel}, load ${machine.loadAverage1m}\n\n`);
     const started = new Date();
-    const result = await suite.run();
+    const result = await suite.run(flags);
     if (result.skipped) {
       process.stdout.write(`skipped: ${result.skipped}\n`);
       continue;
