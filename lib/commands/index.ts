@@ -7,8 +7,14 @@
 import type { CommandSpec } from './args';
 import { tokenizeCommand } from './tokenize';
 import { buildVocabCommand } from './build-vocab';
+import { trainCommand } from './train';
+import { predictCommand } from './predict';
+import { evalCommand } from './eval';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
   buildVocabCommand,
+  trainCommand,
+  predictCommand,
+  evalCommand,
 ];
