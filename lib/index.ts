@@ -16,6 +16,12 @@ export { saveModelFolder, readModelFolder, loadStudentFromFolder, MODEL_FORMAT, 
 export type { ModelFolder, ModelFolderConfig, SaveModelFolderOptions } from './model-folder';
 export { Classifier } from './classifier';
 export type { Prediction, ClassifierLoadOptions, PredictCallOptions, ClassifierBackend, ClassifierBackendName } from './classifier';
+export { detectWrongLabels } from './labels/detect';
+export type { DetectOptions, DetectionReport, FlaggedRow, ClassSummary, FoldReport } from './labels/detect';
+export { cleanLabels } from './labels/clean';
+export type { CleanOptions, CleanReport } from './labels/clean';
+export { findLabelIssues } from './labels/confident-learning';
+export type { ConfidentLearningOptions, ConfidentLearningResult, ClassNoise } from './labels/confident-learning';
 
 /** Versions and the SIMD level of the loaded native core. */
 export function nativeInfo(): { coreVersion: string; simdLevel: string } {

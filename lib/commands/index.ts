@@ -10,6 +10,8 @@ import { buildVocabCommand } from './build-vocab';
 import { trainCommand } from './train';
 import { predictCommand } from './predict';
 import { evalCommand } from './eval';
+import { detectWrongLabelsCommand } from './detect-wrong-labels';
+import { cleanLabelsCommand } from './clean-labels';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
@@ -17,4 +19,6 @@ export const commands: CommandSpec[] = [
   trainCommand,
   predictCommand,
   evalCommand,
+  detectWrongLabelsCommand,
+  cleanLabelsCommand,
 ];
