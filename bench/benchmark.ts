@@ -11,6 +11,7 @@ const registry: Record<string, () => Promise<Suite>> = {
   tokenizer: async () => (await import('./tokenizer')).suite,
   train: async () => (await import('./train')).suite,
   predict: async () => (await import('./predict')).suite,
+  'label-noise': async () => (await import('./label-noise')).suite,
 };
 
 async function main(argv: string[]): Promise<number> {
