@@ -5,15 +5,24 @@
  *   const clf = await Classifier.load('model/default/textcnn');
  *   const [p] = await clf.predict(['这款手机续航很好']);   // { label, score, probabilities }
  *
- * The work is done by a backend behind a small interface (ClassifierBackend). Today there is one,
- * 'native': the addon's NativeClassifier (native/addon/classifier_wrap.cc) tokenises, runs the
- * student's fast path and the softmax on the core's thread pool; predict() runs it on a libuv
- * worker so the event loop stays free. The WebAssembly backend (onnxruntime-web over the ONNX
- * export, issue 7) will plug in as a second ClassifierBackend chosen in createBackend().
+ * The work is done by a backend behind a small interface (ClassifierBackend), chosen from a
+ * registry (lib/backends/registry.ts) by priority, first that loads:
+ *  - 'native' (priority 100): the addon's NativeClassifier (native/addon/classifier_wrap.cc)
+ *    tokenises, runs the student's fast path and the softmax on the core's thread pool; predict()
+ *    runs it on a libuv worker so the event loop stays free;
+ *  - 'wasm' (priority 10): onnxruntime-web over the student's ONNX export with the TypeScript
+ *    tokenizer (lib/backends/wasm.ts); async only.
+ * MODEL_DISTILL_BACKEND=native|wasm or options.backend forces one; when none loads, one error
+ * lists every failure.
  */
 import { loadAddon, RawNativeClassifier } from './binding';
-import { loadStudentFromFolder, ModelFolder } from './model-folder';
+import { BackendInitContext, BackendRegistry, ClassifierBackend, forcedBackend } from './backends/registry';
+import { createWasmBackend } from './backends/wasm';
+import { ModelFolder, readModelFolder } from './model-folder';
 import { describe, NativeStudent, rawStudent, StudentKind } from './student';
+import { readVocabFile } from './vocab';
+
+export type { ClassifierBackend } from './backends/registry';
 
 export interface Prediction {
   /** The most probable class. */
@@ -26,12 +35,15 @@ export interface Prediction {
   top?: { label: string; score: number }[];
 }
 
-export type ClassifierBackendName = 'native';
+export type ClassifierBackendName = 'native' | 'wasm';
 
 export interface ClassifierLoadOptions {
   /** Threads of the core's pool used per call; 0 (default) = all. */
   threads?: number;
-  /** 'native' (default). MODEL_DISTILL_BACKEND=wasm asks for the WebAssembly backend (not available yet). */
+  /**
+   * Force one backend (no fallback). Default: MODEL_DISTILL_BACKEND if set, else the first that
+   * loads of 'native' then 'wasm'.
+   */
   backend?: ClassifierBackendName;
 }
 
@@ -40,16 +52,26 @@ export interface PredictCallOptions {
   topK?: number;
 }
 
-/** What a backend provides: texts in, probabilities [n, numClasses] out (labels order). */
-export interface ClassifierBackend {
-  readonly name: ClassifierBackendName;
-  probabilitiesSync(texts: string[]): Float32Array;
-  probabilities(texts: string[]): Promise<Float32Array>;
-  close(): void;
-}
-
 /** Joined-string slices stay well under V8's maximum string length (~2^29 UTF-16 units). */
 const MAX_JOINED_UNITS = 1 << 26;
+
+/** The registry Classifier.load() resolves from: native first, the WASM fallback second. */
+export const defaultBackends = new BackendRegistry();
+defaultBackends.register('native', 100, createNativeBackend);
+defaultBackends.register('wasm', 10, createWasmBackend);
+
+function createNativeBackend({ folder, threads }: BackendInitContext): ClassifierBackend {
+  loadAddon(); // first, so a missing addon is reported as such before anything else
+  const vocabTokens = readVocabFile(folder.vocabPath);
+  const student = NativeStudent.create(folder.spec);
+  try {
+    student.loadWeights(folder.weightsPath);
+    return new NativeClassifierBackend(folder, student, vocabTokens, threads);
+  } catch (err) {
+    student.dispose();
+    throw err;
+  }
+}
 
 class NativeClassifierBackend implements ClassifierBackend {
   readonly name = 'native' as const;
@@ -105,18 +127,10 @@ export class Classifier {
     if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 0) {
       throw new TypeError(`Expected non-negative integer for options.threads but received ${describe(threads)}`);
     }
-    const requested = options.backend ?? (process.env.MODEL_DISTILL_BACKEND === 'wasm' ? 'wasm' : 'native');
-    if (requested !== 'native') {
-      if (requested === 'wasm') throw new Error("the 'wasm' classifier backend is not available yet; use backend 'native'");
-      throw new TypeError(`Expected 'native' for options.backend but received ${describe(requested)}`);
-    }
-    const { folder, student, vocabTokens } = loadStudentFromFolder(dir);
-    try {
-      return new Classifier(folder, new NativeClassifierBackend(folder, student, vocabTokens, threads));
-    } catch (err) {
-      student.dispose();
-      throw err;
-    }
+    const forced = forcedBackend(options.backend, defaultBackends.names());
+    // Folder errors (missing file, bad config) are the same for every backend: reported as such.
+    const folder = readModelFolder(dir);
+    return new Classifier(folder, await defaultBackends.resolve({ folder, threads }, forced));
   }
 
   private constructor(folder: ModelFolder, impl: ClassifierBackend) {
@@ -124,7 +138,7 @@ export class Classifier {
     this.labels = folder.labels.slice();
     this.kind = folder.spec.kind;
     this.maxLength = folder.config.maxLength;
-    this.backend = impl.name;
+    this.backend = impl.name as ClassifierBackendName;
     this.impl = impl;
   }
 
@@ -145,7 +159,7 @@ export class Classifier {
     }
   }
 
-  /** predict() on the calling thread (plus the core's pool). */
+  /** predict() on the calling thread (plus the core's pool). Native backend only: 'wasm' throws (use predict()). */
   predictSync(texts: string[], options: PredictCallOptions = {}): Prediction[] {
     const impl = this.open();
     checkTexts(texts);
@@ -165,7 +179,7 @@ export class Classifier {
     }
   }
 
-  /** predictProbabilities() on the calling thread. */
+  /** predictProbabilities() on the calling thread. Native backend only, as predictSync. */
   predictProbabilitiesSync(texts: string[]): Float32Array {
     const impl = this.open();
     checkTexts(texts);

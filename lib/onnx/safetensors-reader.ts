@@ -1,0 +1,94 @@
+/**
+ * Reads a safetensors file (the model folder's weights.safetensors) in TypeScript, so the ONNX
+ * export, and with it the WASM fallback, works where the native addon does not load.
+ *
+ * Format: 8-byte little-endian header length N, N bytes of JSON
+ *   { "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, "__metadata__": {..} }
+ * then the data; offsets are relative to the end of the header. Every tensor comes back as
+ * Float32Array (F32 as is; F16, BF16 and F64 converted, as the native reader does).
+ * Every problem is an error naming the file and the tensor.
+ */
+import * as fs from 'fs';
+
+export interface SafeTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+const ELEMENT_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+
+export function readSafetensors(file: string): Map<string, SafeTensor> {
+  const bytes = fs.readFileSync(file);
+  if (bytes.length < 8) throw new Error(`${file}: truncated (${bytes.length} bytes; a safetensors file starts with an 8-byte header length)`);
+  const headerLength = bytes.readBigUInt64LE(0);
+  if (headerLength > BigInt(bytes.length - 8)) {
+    throw new Error(`${file}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
+  }
+  const dataStart = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(bytes.subarray(8, dataStart).toString('utf8'));
+  } catch (err) {
+    throw new Error(`${file}: header is not valid JSON (${(err as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${file}: header is not a JSON object`);
+  const dataLength = bytes.length - dataStart;
+  const out = new Map<string, SafeTensor>();
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const where = `${file}: tensor ${JSON.stringify(name)}`;
+    if (typeof e !== 'object' || e === null) throw new Error(`${where}: entry is not an object`);
+    const size = typeof e.dtype === 'string' ? ELEMENT_BYTES[e.dtype] : undefined;
+    if (size === undefined) throw new Error(`${where}: dtype ${JSON.stringify(e.dtype)} is not supported (F32, F16, BF16, F64)`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new Error(`${where}: shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+    }
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      throw new Error(`${where}: bad data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end > dataLength) throw new Error(`${where}: data ends at byte ${end} but the file holds ${dataLength} data bytes (truncated)`);
+    const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== count * size) {
+      throw new Error(`${where}: shape [${(e.shape as number[]).join(', ')}] needs ${count * size} bytes but data_offsets span ${end - begin}`);
+    }
+    out.set(name, { shape: (e.shape as number[]).slice(), data: toFloat32(bytes, dataStart + begin, count, e.dtype as string) });
+  }
+  return out;
+}
+
+function toFloat32(bytes: Buffer, at: number, count: number, dtype: string): Float32Array {
+  const out = new Float32Array(count);
+  switch (dtype) {
+    case 'F32':
+      for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(at + 4 * i);
+      break;
+    case 'F64':
+      for (let i = 0; i < count; i++) out[i] = bytes.readDoubleLE(at + 8 * i);
+      break;
+    case 'BF16': {
+      const word = new Uint32Array(1);
+      const asFloat = new Float32Array(word.buffer);
+      for (let i = 0; i < count; i++) {
+        word[0] = bytes.readUInt16LE(at + 2 * i) << 16;
+        out[i] = asFloat[0];
+      }
+      break;
+    }
+    case 'F16':
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(bytes.readUInt16LE(at + 2 * i));
+      break;
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
