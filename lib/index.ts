@@ -16,6 +16,7 @@ export { saveModelFolder, readModelFolder, loadStudentFromFolder, MODEL_FORMAT, 
 export type { ModelFolder, ModelFolderConfig, SaveModelFolderOptions } from './model-folder';
 export { Classifier } from './classifier';
 export type { Prediction, ClassifierLoadOptions, PredictCallOptions, ClassifierBackend, ClassifierBackendName } from './classifier';
+export { exportOnnx } from './onnx/export-student';
 export { detectWrongLabels } from './labels/detect';
 export type { DetectOptions, DetectionReport, FlaggedRow, ClassSummary, FoldReport } from './labels/detect';
 export { cleanLabels } from './labels/clean';

@@ -12,6 +12,7 @@ import { predictCommand } from './predict';
 import { evalCommand } from './eval';
 import { detectWrongLabelsCommand } from './detect-wrong-labels';
 import { cleanLabelsCommand } from './clean-labels';
+import { exportCommand } from './export';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
@@ -21,4 +22,5 @@ export const commands: CommandSpec[] = [
   evalCommand,
   detectWrongLabelsCommand,
   cleanLabelsCommand,
+  exportCommand,
 ];

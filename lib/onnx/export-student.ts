@@ -62,7 +62,7 @@ export function exportOnnxBytes(modelDir: string): Uint8Array {
     opsetVersion: ONNX_OPSET,
     producerName: 'model-distill',
     producerVersion: folder.config.packageVersion || 'unknown',
-    docString: `${folder.spec.kind} student exported from ${path.basename(folder.dir)}; input_ids int64 [batch, seq], 0 = [PAD]`,
+    docString: `model-distill ${folder.spec.kind} student; input_ids int64 [batch, seq] from its vocab.txt, 0 = [PAD]`,
     metadata: {
       kind: folder.spec.kind,
       labels: JSON.stringify(folder.labels),
