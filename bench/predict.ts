@@ -14,8 +14,8 @@
  * folders and cached in the OS temp folder; a cache that fails to load is
  * rebuilt.
  *
- * Rows are peers keyed `<model>.<engine>.<call>`. The list is open: issue 7 adds
- * onnxruntime-node / onnxruntime-web peers (ids in) by appending PredictPeers.
+ * Rows are peers keyed `<model>.<engine>.<call>`: native (strings in) and, on the same weights
+ * exported to ONNX, onnxruntime-node and onnxruntime-web (ids in; bench/onnx-peers.ts).
  *
  *   npm run bench -- predict                 full run (3 rounds, 2,000 batch-1 calls per peer)
  *   npm run bench -- predict --quick         1 round, 500 calls
@@ -29,6 +29,7 @@ import * as path from 'path';
 import type { Classifier } from '../lib/classifier';
 import type { StudentSpec } from '../lib/student';
 import { median, timePeers, type Cell, type Suite, type SuiteResult } from './harness';
+import { measureOnnxPeers, type OnnxPeers } from './onnx-peers';
 import { parseSuiteFlags, quantileSorted } from './suite-flags';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -232,8 +233,12 @@ async function run(args: string[] = []): Promise<SuiteResult> {
 
   const models = await loadModels(dataDir, !flags.smoke, log);
   const loadBefore = loadAverages();
+  let onnx: OnnxPeers | undefined;
   try {
     const peers = nativePeers(models.classifiers);
+    // onnxruntime-node / onnxruntime-web on the same weights (ONNX export), ids in (bench/onnx-peers.ts)
+    onnx = await measureOnnxPeers(models.dir, KINDS, texts, THREADS);
+    peers.push(...onnx.peers);
     const latency = await measureLatency(peers, texts, calls, rounds, warmup);
     log('  batch-1 latency measured');
     const chunked = batches(texts, BATCH);
@@ -247,7 +252,8 @@ async function run(args: string[] = []): Promise<SuiteResult> {
       rounds,
       log,
     );
-    const oneCallTimes = await timePeers(peers.map((p) => ({ name: p.key, run: () => p.predictBatch(texts) })), rounds);
+    // one call with every text: native only (the ONNX graphs would hold [texts, filters, 128] floats per window)
+    const oneCallTimes = await timePeers(peers.filter((p) => p.input === 'strings').map((p) => ({ name: p.key, run: () => p.predictBatch(texts) })), rounds);
 
     const columns = ['model', 'engine', 'input', 'call', 'batch-1 p50 µs', 'batch-1 p99 µs', `batch-${BATCH} reviews/s`, 'one-call reviews/s'];
     const rows: Record<string, Cell>[] = peers.map((p) => {
@@ -261,10 +267,13 @@ async function run(args: string[] = []): Promise<SuiteResult> {
         'batch-1 p50 µs': quantileSorted(lat, 0.5),
         'batch-1 p99 µs': quantileSorted(lat, 0.99),
         [`batch-${BATCH} reviews/s`]: texts.length / median(batchTimes.get(p.key)!),
-        'one-call reviews/s': texts.length / median(oneCallTimes.get(p.key)!),
+        'one-call reviews/s': oneCallTimes.has(p.key) ? texts.length / median(oneCallTimes.get(p.key)!) : null,
       };
     });
-    const best = (model: Kind) => Math.max(...rows.filter((r) => r.model === model).map((r) => r[`batch-${BATCH} reviews/s`] as number));
+    const bestOf = (model: Kind, input: string, engine?: RegExp) =>
+      Math.max(...rows.filter((r) => r.model === model && r.input === input && (!engine || engine.test(String(r.engine)))).map((r) => r[`batch-${BATCH} reviews/s`] as number));
+    const best = (model: Kind) => bestOf(model, 'strings');
+    const ortRatio = (model: Kind) => best(model) / bestOf(model, 'ids', /onnxruntime-node/);
     const notes = [
       `${texts.length} texts (eval + train of ${path.relative(repoRoot, dataDir) || dataDir}), strings in -> probabilities out through Classifier ` +
         `(tokenisation, fast-path forward and softmax counted), threads ${THREADS}, max length ${MAX_LENGTH}; TextCNN E=128 windows 3/4/5 x 128, GRU E=128 H=128.`,
@@ -275,6 +284,9 @@ async function run(args: string[] = []): Promise<SuiteResult> {
       `Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAverages()} on ${os.cpus().length} cores shared with other processes.`,
       `Target TextCNN >= ${THROUGHPUT_TARGET.toLocaleString('en-US')} reviews/s at batch ${BATCH}: best ${Math.round(best('textcnn')).toLocaleString('en-US')} ` +
         `(${best('textcnn') >= THROUGHPUT_TARGET ? 'met' : 'NOT met'}); GRU best ${Math.round(best('gru')).toLocaleString('en-US')}.`,
+      `onnxruntime rows: the same weights exported to ONNX, ids in (tokenised before timing; each batch padded to its longest row, prepared in the warm-up pass), ` +
+        `onnxruntime-node CPU ${THREADS} intra-op threads, onnxruntime-web ${THREADS} wasm threads; no one-call row (memory).`,
+      `Native (strings in) / onnxruntime-node (ids in) at batch ${BATCH}: TextCNN ${ortRatio('textcnn').toFixed(1)}x (target >= 5x), GRU ${ortRatio('gru').toFixed(1)}x (target >= 2x).`,
     ];
     return {
       columns,
@@ -282,11 +294,13 @@ async function run(args: string[] = []): Promise<SuiteResult> {
       notes,
       extra: {
         settings: { dataDir, quick: flags.quick, smoke: flags.smoke, rounds, calls, warmup, threads: THREADS, batchSize: BATCH, maxLength: MAX_LENGTH, texts: texts.length, meanChars },
-        rowKey: '<model>.<engine>.<call>; engine native = model-distill addon with strings in (issue 7 adds onnxruntime-node / onnxruntime-web rows, ids in)',
+        rowKey: '<model>.<engine>.<call>; engine native = model-distill addon with strings in; onnxruntime-node / onnxruntime-web = the ONNX export, ids in',
+        ratioNativeToOnnxruntimeNode: { textcnn: ortRatio('textcnn'), gru: ortRatio('gru') },
         loadAverage: { before: loadBefore, after: loadAverages() },
       },
     };
   } finally {
+    await onnx?.close();
     for (const clf of models.classifiers.values()) clf.close();
     models.cleanup();
   }

@@ -67,12 +67,17 @@ describe('benchmark suites (smoke, nothing timed)', function () {
     assert.equal(r.status, 0, `bench predict failed:\n${r.stdout}\n${r.stderr}`);
     const json = JSON.parse(fs.readFileSync(path.join(resultsDir, 'predict.json'), 'utf8'));
     assert.equal(json.suite, 'predict');
-    assert.deepEqual(json.rows.map((row: Row) => row.key), ['textcnn.native.sync', 'textcnn.native.async', 'gru.native.sync', 'gru.native.async']);
+    assert.deepEqual(json.rows.map((row: Row) => row.key), [
+      'textcnn.native.sync', 'textcnn.native.async', 'gru.native.sync', 'gru.native.async',
+      'textcnn.onnxruntime-node.async', 'textcnn.onnxruntime-web.async', 'gru.onnxruntime-node.async', 'gru.onnxruntime-web.async',
+    ]);
     for (const row of json.rows) {
-      for (const c of ['batch-1 p50 µs', 'batch-1 p99 µs', 'batch-256 reviews/s', 'one-call reviews/s']) positive(row, c);
+      const native = (row.key as string).includes('.native.');
+      for (const c of ['batch-1 p50 µs', 'batch-1 p99 µs', 'batch-256 reviews/s', ...(native ? ['one-call reviews/s'] : [])]) positive(row, c);
       assert.ok((row['batch-1 p99 µs'] as number) >= (row['batch-1 p50 µs'] as number), `${row.key}: p99 below p50`);
-      assert.equal(row.input, 'strings');
+      assert.equal(row.input, native ? 'strings' : 'ids');
     }
+    for (const kind of ['textcnn', 'gru']) assert.ok(json.ratioNativeToOnnxruntimeNode[kind] > 0, `${kind} native/onnxruntime-node ratio reported`);
     assert.equal(json.settings.texts, 450, 'eval (90) + train (360) texts of the fixture');
   });
 
