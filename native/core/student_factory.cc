@@ -1,5 +1,6 @@
 #include "student_factory.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace md {
@@ -7,12 +8,15 @@ namespace md {
 std::unique_ptr<StudentModel> create_student(const StudentSpec& spec) {
   if (spec.kind == "textcnn") return std::make_unique<TextCnn>(spec.textcnn, spec.seed);
   if (spec.kind == "gru") return std::make_unique<Gru>(spec.gru, spec.seed);
-  throw std::invalid_argument("unknown student kind \"" + spec.kind + "\" (expected \"textcnn\" or \"gru\")");
+  if (spec.kind == "transformer") return std::make_unique<Transformer>(spec.transformer, spec.seed);
+  throw std::invalid_argument("unknown student kind \"" + spec.kind +
+                              "\" (expected \"textcnn\", \"gru\" or \"transformer\")");
 }
 
 int student_embedding_dim(const StudentModel& model) {
   if (auto* cnn = dynamic_cast<const TextCnn*>(&model)) return cnn->config().embedding_dim;
   if (auto* gru = dynamic_cast<const Gru*>(&model)) return gru->config().embedding_dim;
+  if (auto* tf = dynamic_cast<const Transformer*>(&model)) return tf->config().hidden;
   throw std::invalid_argument("unknown student kind \"" + model.kind() + "\"");
 }
 
@@ -31,7 +35,7 @@ void set_student_embeddings(StudentModel& model, const float* vectors, int64_t r
   if (found) {
     const Parameter* embedding = nullptr;
     for (const Parameter* p : model.parameters())
-      if (p->name == "embedding.weight") embedding = p;
+      if (p->name == "embedding.weight" || p->name == "bert.embeddings.word_embeddings.weight") embedding = p;
     if (!embedding) throw std::logic_error(model.kind() + " has no embedding.weight parameter");
     merged = embedding->value.data;
     for (int64_t r = 0; r < V; ++r)
@@ -42,6 +46,11 @@ void set_student_embeddings(StudentModel& model, const float* vectors, int64_t r
     cnn->set_embeddings(source, static_cast<int>(rows), static_cast<int>(cols));
   } else if (auto* gru = dynamic_cast<Gru*>(&model)) {
     gru->set_embeddings(source, rows, cols);
+  } else if (auto* tf = dynamic_cast<Transformer*>(&model)) {
+    // Word embeddings only; the padding row stays zero (padding_idx).
+    Parameter& word = tf->word_embeddings();
+    std::copy(source, source + rows * cols, word.value.ptr());
+    std::fill_n(word.value.ptr() + static_cast<int64_t>(tf->config().pad_id) * cols, cols, 0.0f);
   } else {
     throw std::invalid_argument("unknown student kind \"" + model.kind() + "\"");
   }

@@ -10,15 +10,17 @@
 #include "gru.h"
 #include "student_model.h"
 #include "textcnn.h"
+#include "transformer.h"
 
 namespace md {
 
 // Everything needed to create a student: its kind, the config of that kind
 // (only the matching one is read) and the seed of its initial weights.
 struct StudentSpec {
-  std::string kind;  // "textcnn" or "gru"
+  std::string kind;  // "textcnn", "gru" or "transformer"
   TextCnnConfig textcnn;
   GruConfig gru;
+  TransformerConfig transformer;
   uint64_t seed = 1;
 };
 

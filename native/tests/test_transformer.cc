@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
+#include "student_factory.h"
 #include "trainer.h"
 #include "transformer.h"
 #include "transformer_ops.h"
@@ -676,6 +677,33 @@ TEST(the_trainer_fine_tunes_it_on_a_synthetic_task) {
   CHECK(r.epochs.back().train_loss < r.epochs.front().train_loss);
   const md::EvalResult ref = md::evaluate_model(model, eval, md::EvalPath::reference);
   CHECK_NEAR(ref.report.accuracy, e.report.accuracy, 1e-9);
+}
+
+TEST(the_student_factory_creates_a_transformer_from_a_spec) {
+  md::StudentSpec spec;
+  spec.kind = "transformer";
+  spec.transformer = tiny_config(0.1f);
+  spec.seed = 4;
+  std::unique_ptr<md::StudentModel> model = md::create_student(spec);
+  CHECK_EQ(model->kind(), std::string("transformer"));
+  md::Transformer direct(tiny_config(0.1f), 4);
+  CHECK(model->parameters()[7]->value.data == direct.parameters()[7]->value.data);
+  // 30*8 + 16*8 + 2*8 + 2*8 + 2 * (3*(64+8) + 64+8 + 2*8 + 128+16 + 128+8 + 2*8) + 64+8 + 3*8+3
+  CHECK_EQ(md::parameter_count(*model), int64_t(240 + 128 + 16 + 16 + 2 * (216 + 72 + 16 + 144 + 136 + 16) + 72 + 27));
+  CHECK_EQ(md::student_embedding_dim(*model), 8);
+  // Pretrained vectors: found rows replaced, the others kept, the pad row zero.
+  std::vector<float> vectors(30 * 8, 0.5f);
+  std::vector<uint8_t> found(30, 0);
+  found[0] = found[4] = 1;
+  const std::vector<float> before = model->parameters()[0]->value.data;
+  md::set_student_embeddings(*model, vectors.data(), 30, 8, found.data());
+  const std::vector<float>& after = model->parameters()[0]->value.data;
+  for (int j = 0; j < 8; ++j) {
+    CHECK_EQ(after[j], 0.0f);
+    CHECK_EQ(after[4 * 8 + j], 0.5f);
+    CHECK_EQ(after[5 * 8 + j], before[5 * 8 + j]);
+  }
+  CHECK_THROWS(md::set_student_embeddings(*model, vectors.data(), 30, 7, nullptr));
 }
 
 CHECK_MAIN()
