@@ -40,6 +40,8 @@ export const ONNX_OUTPUTS = ['probabilities', 'logits'] as const;
 /** Builds the ONNX model of a model folder and returns its bytes. */
 export function exportOnnxBytes(modelDir: string): Uint8Array {
   const folder = readModelFolder(modelDir);
+  const kind: string = folder.spec.kind;
+  if (kind !== 'textcnn' && kind !== 'gru') throw new Error(`${folder.configPath}: exporting a ${kind} model to ONNX is not available yet (students: textcnn, gru)`);
   const weights = readSafetensors(folder.weightsPath);
   const builder = new GraphBuilder();
   const get = weightGetter(folder, weights);
