@@ -13,6 +13,7 @@ import { evalCommand } from './eval';
 import { detectWrongLabelsCommand } from './detect-wrong-labels';
 import { cleanLabelsCommand } from './clean-labels';
 import { exportCommand } from './export';
+import { experimentCommand } from './experiment';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
@@ -23,4 +24,5 @@ export const commands: CommandSpec[] = [
   detectWrongLabelsCommand,
   cleanLabelsCommand,
   exportCommand,
+  experimentCommand,
 ];

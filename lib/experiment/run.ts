@@ -1,0 +1,292 @@
+/**
+ * `model-distill experiment config.ini [uniqid]`: the reference experiment in
+ * one call. For each student of the config (TextCNN, GRU) three settings:
+ *
+ *   alone           no teacher, hard labels only
+ *   distilled       teacher's soft labels on the labelled rows ([distill] use_unlabeled = false)
+ *   distilled+pool  the same plus the unlabelled pool   ([distill] use_unlabeled = true)
+ *
+ * plus the teacher itself. Each setting is an ordinary `train` run of a derived
+ * config: a copy of the user's config (every key written out, paths absolute)
+ * with the [teacher]/[distill] overrides of the setting and [model] dir =
+ * <run>/experiment/<setting>/. The derived configs stay in <run>/experiment/
+ * so any setting can be re-run or inspected with the usual commands.
+ *
+ * Every model is scored on the eval file (and on --data FILE, else [data] test,
+ * when given). Results: <run>/experiment.md (table), experiment.svg and
+ * experiment.png (grouped bar chart of eval accuracy).
+ *
+ * A setting that cannot run (no teacher in the config, or a teacher kind this
+ * version does not implement) does not stop the others: its rows carry the
+ * reason instead of numbers.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { CONFIG_SCHEMA, loadConfig, resolveUniqid, runDir, type Config } from '../config';
+import type { ProgressWriter } from '../progress';
+import { layoutBarChart, renderRgba, renderSvg } from './chart';
+import { encodePng } from './png';
+
+export type ExperimentSetting = 'alone' | 'distilled' | 'distilled+pool' | 'teacher';
+export const STUDENT_SETTINGS: readonly Exclude<ExperimentSetting, 'teacher'>[] = ['alone', 'distilled', 'distilled+pool'];
+
+export interface Score {
+  accuracy: number;
+  macroF1: number;
+  n: number;
+}
+
+export interface ExperimentRow {
+  model: string;
+  setting: ExperimentSetting;
+  /** On [data] eval; null when the setting did not run (see note). */
+  eval: Score | null;
+  /** On the extra labelled file, when one was given. */
+  data: Score | null;
+  /** Why there are no numbers, or a remark (e.g. where the teacher's figures came from). */
+  note: string | null;
+  /** The model folder scored, when there is one. */
+  dir: string | null;
+}
+
+export interface ExperimentResult {
+  runDir: string;
+  rows: ExperimentRow[];
+  files: { markdown: string; svg: string; png: string };
+  /** The extra labelled file scored, or null. */
+  dataFile: string | null;
+  /** Settings that failed for a reason other than a missing/unimplemented teacher. */
+  failures: string[];
+  seconds: number;
+}
+
+export interface ExperimentOptions {
+  /** Extra labelled file (text<TAB>label) to score every model on. Default: [data] test. */
+  data?: string;
+  log?: (line: string) => void;
+  progress?: ProgressWriter | false;
+  /** Only these settings (tests); default all. */
+  settings?: readonly Exclude<ExperimentSetting, 'teacher'>[];
+}
+
+const FOLDER: Record<Exclude<ExperimentSetting, 'teacher'>, string> = { alone: 'alone', distilled: 'distilled', 'distilled+pool': 'distilled-pool' };
+
+/** One ini value, quoted when ini would otherwise read part of it as a comment or trim it. */
+function iniValue(v: string): string {
+  return /[;#"'\\]|^\s|\s$/.test(v) ? JSON.stringify(v) : v;
+}
+
+/**
+ * The config as ini text: every key of the schema that has a value, with
+ * `overrides` ("section.key" -> value) applied. Paths are absolute, so the file
+ * works from any folder.
+ */
+export function configToIni(config: Config, overrides: Record<string, string>): string {
+  const out: string[] = [`; derived by model-distill experiment from ${config.file}`];
+  for (const [section, keys] of Object.entries(CONFIG_SCHEMA)) {
+    out.push('', `[${section}]`);
+    const values = (config as unknown as Record<string, Record<string, unknown>>)[section] ?? {};
+    for (const key of Object.keys(keys)) {
+      const override = overrides[`${section}.${key}`];
+      const value = override !== undefined ? override : values[key];
+      if (value === null || value === undefined) continue;
+      const text = Array.isArray(value) ? value.join(',') : String(value);
+      out.push(`${key} = ${iniValue(text)}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>, modelDir: string): Record<string, string> {
+  const o: Record<string, string> = { 'model.dir': modelDir };
+  if (setting === 'alone') {
+    o['teacher.kind'] = 'none';
+    o['distill.enabled'] = 'false';
+    o['distill.use_unlabeled'] = 'false';
+  } else {
+    o['distill.enabled'] = 'true';
+    o['distill.use_unlabeled'] = setting === 'distilled+pool' ? 'true' : 'false';
+  }
+  return o;
+}
+
+/** Accuracy and macro-F1 of a model folder on a labelled file. */
+async function scoreFolder(dir: string, file: string): Promise<Score> {
+  const { Classifier } = require('../classifier') as typeof import('../classifier');
+  const { classIdsFromLabels, readLabelledTsv } = require('../data') as typeof import('../data');
+  const { argmaxRows, classificationReport } = require('../metrics') as typeof import('../metrics');
+  const classifier = await Classifier.load(dir);
+  try {
+    const data = readLabelledTsv(file, classIdsFromLabels(classifier.labels));
+    const C = classifier.labels.length;
+    const predicted = new Int32Array(data.texts.length);
+    const BATCH = 1024;
+    for (let start = 0; start < data.texts.length; start += BATCH) {
+      predicted.set(argmaxRows(await classifier.predictProbabilities(data.texts.slice(start, start + BATCH)), C), start);
+    }
+    const report = classificationReport(data.labels, predicted, classifier.labels);
+    return { accuracy: report.accuracy, macroF1: report.macroF1, n: report.n };
+  } finally {
+    classifier.close();
+  }
+}
+
+/**
+ * The teacher's scores after a distilled run: its model folder if Classifier
+ * can load it, else the figures the pipeline recorded in run.json. null when
+ * the run left neither.
+ */
+async function scoreTeacher(run: string, evalFile: string, dataFile: string | null): Promise<{ eval: Score | null; data: Score | null; note: string | null; dir: string | null }> {
+  const folder = path.join(run, 'teacher');
+  if (fs.existsSync(path.join(folder, 'config.json'))) {
+    try {
+      return { eval: await scoreFolder(folder, evalFile), data: dataFile ? await scoreFolder(folder, dataFile) : null, note: null, dir: folder };
+    } catch {
+      // Not loadable by Classifier (a transformer folder): fall back to run.json below.
+    }
+  }
+  try {
+    const record = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as { teacher?: Record<string, unknown> };
+    const t = record.teacher ?? {};
+    const acc = t.evalAccuracy;
+    const f1 = t.evalMacroF1;
+    if (typeof acc === 'number' && typeof f1 === 'number') {
+      const n = typeof t.evalRows === 'number' ? t.evalRows : NaN;
+      return { eval: { accuracy: acc, macroF1: f1, n }, data: null, note: 'eval figures from the run record (run.json)', dir: null };
+    }
+  } catch {
+    // no run.json: reported below
+  }
+  return { eval: null, data: null, note: 'the distilled run left no teacher model or teacher scores to report', dir: null };
+}
+
+/** A teacher-less config or an unimplemented teacher: the reason, in one line; null for other errors. */
+function teacherUnavailable(err: unknown): string | null {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!/not implemented yet/.test(msg)) return null;
+  // The pipeline's message names the derived config's line; the table wants the gist.
+  const kind = /\[teacher\] kind: = (\w+) is not implemented yet/.exec(msg);
+  return kind ? `needs a teacher: [teacher] kind = ${kind[1]} is not implemented yet in this version` : `needs a teacher: ${msg.split('\n')[0]}`;
+}
+
+const f4 = (x: number | undefined | null) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(4));
+
+export function formatMarkdown(result: Pick<ExperimentResult, 'rows' | 'dataFile'>, evalFile: string): string {
+  const withData = result.dataFile !== null;
+  const head = ['model', 'setting', 'eval accuracy', 'eval macro-F1'];
+  if (withData) head.push('data accuracy', 'data macro-F1');
+  head.push('note');
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of result.rows) {
+    const cells = [r.model, r.setting, f4(r.eval?.accuracy), f4(r.eval?.macroF1)];
+    if (withData) cells.push(f4(r.data?.accuracy), f4(r.data?.macroF1));
+    cells.push((r.note ?? '').replace(/\|/g, '\\|'));
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const sources = [`eval: ${evalFile}`];
+  if (withData) sources.push(`data: ${result.dataFile}`);
+  return `${lines.join('\n')}\n\n${sources.join('; ')}\n`;
+}
+
+/** One JSON object per row, as `--json` prints them. */
+export function jsonRow(r: ExperimentRow): Record<string, unknown> {
+  const o: Record<string, unknown> = { model: r.model, setting: r.setting, accuracy: r.eval?.accuracy ?? null, macroF1: r.eval?.macroF1 ?? null };
+  if (r.data) {
+    o.dataAccuracy = r.data.accuracy;
+    o.dataMacroF1 = r.data.macroF1;
+  }
+  if (r.note) o.note = r.note;
+  return o;
+}
+
+function writeAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+export async function runExperiment(configPath: string, uniqidArg?: string, options: ExperimentOptions = {}): Promise<ExperimentResult> {
+  const started = Date.now();
+  const log = options.log ?? (() => {});
+  const config = loadConfig(configPath);
+  const uniqid = resolveUniqid(uniqidArg);
+  const run = runDir(config, uniqid);
+  const expDir = path.join(run, 'experiment');
+  fs.mkdirSync(expDir, { recursive: true });
+  const dataFile = options.data !== undefined ? path.resolve(options.data) : config.data.test;
+  if (dataFile !== null && !fs.existsSync(dataFile)) throw new Error(`--data file not found: ${dataFile}`);
+  const { trainFromConfig } = require('../pipeline/train') as typeof import('../pipeline/train');
+
+  const rows: ExperimentRow[] = [];
+  const failures: string[] = [];
+  let teacherRow: ExperimentRow | null = null;
+  const settings = options.settings ?? STUDENT_SETTINGS;
+  for (const setting of settings) {
+    const folder = FOLDER[setting];
+    const derived = path.join(expDir, `${folder}.ini`);
+    writeAtomic(derived, configToIni(config, settingOverrides(setting, path.join(expDir, folder))));
+    const unavailable = (note: string) => {
+      for (const kind of config.model.students) rows.push({ model: kind, setting, eval: null, data: null, note, dir: null });
+    };
+    if (setting !== 'alone' && config.teacher.kind === 'none') {
+      unavailable('no teacher: [teacher] kind = none in the config');
+      continue;
+    }
+    if (setting === 'distilled+pool' && config.data.unlabeled === null) {
+      unavailable('no pool: [data] unlabeled is not set in the config');
+      continue;
+    }
+    log(`experiment: ${setting} (${derived})`);
+    let summary;
+    try {
+      summary = await trainFromConfig(derived, uniqid, { log, progress: options.progress ?? false });
+    } catch (err) {
+      const reason = teacherUnavailable(err);
+      if (reason === null) {
+        const msg = err instanceof Error ? err.message : String(err);
+        failures.push(`${setting}: ${msg}`);
+        log(`experiment: ${setting} failed: ${msg}`);
+        unavailable(`failed: ${msg.split('\n')[0]}`);
+      } else {
+        log(`experiment: ${setting}: ${reason}`);
+        unavailable(reason);
+      }
+      continue;
+    }
+    for (const student of summary.students) {
+      rows.push({
+        model: student.kind,
+        setting,
+        eval: await scoreFolder(student.dir, config.data.eval),
+        data: dataFile ? await scoreFolder(student.dir, dataFile) : null,
+        note: null,
+        dir: student.dir,
+      });
+    }
+    // The teacher is the same in both distilled settings (same config and seed): report it once.
+    if (setting !== 'alone' && teacherRow === null) {
+      const t = await scoreTeacher(summary.runDir, config.data.eval, dataFile);
+      teacherRow = { model: 'teacher', setting: 'teacher', ...t };
+    }
+  }
+  if (teacherRow === null) {
+    const why = rows.find((r) => r.setting !== 'alone' && r.note !== null)?.note ?? 'no distilled setting was run';
+    teacherRow = { model: 'teacher', setting: 'teacher', eval: null, data: null, note: why, dir: null };
+  }
+  // Table order: per student, its settings; the teacher last.
+  const ordered = [...config.model.students.flatMap((k) => rows.filter((r) => r.model === k)), teacherRow];
+
+  const files = { markdown: path.join(run, 'experiment.md'), svg: path.join(run, 'experiment.svg'), png: path.join(run, 'experiment.png') };
+  const result: ExperimentResult = { runDir: run, rows: ordered, files, dataFile, failures, seconds: 0 };
+  writeAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
+  const colors: Record<ExperimentSetting, string> = { alone: '#9e9e9e', distilled: '#4e79a7', 'distilled+pool': '#f28e2b', teacher: '#59a14f' };
+  const layout = layoutBarChart(
+    ordered.map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
+    { title: 'eval accuracy', series: (['alone', 'distilled', 'distilled+pool', 'teacher'] as const).map((name) => ({ name, color: colors[name] })) },
+  );
+  writeAtomic(files.svg, renderSvg(layout));
+  writeAtomic(files.png, encodePng(layout.width, layout.height, renderRgba(layout)));
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
