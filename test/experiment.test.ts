@@ -1,0 +1,184 @@
+/**
+ * `model-distill experiment`: on a tiny generated ad-claims set with tiny
+ * models, runExperiment writes experiment.md/.svg/.png, the PNG is a valid file
+ * whose pixels are the chart, --json prints one well-formed line per row, and
+ * settings that cannot run say why instead of failing the whole experiment.
+ * Also: the PNG encoder round-trips a small image (chunks parsed and inflated
+ * here, independently of the encoder).
+ */
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+
+import { writeAdClaimsDataset } from '../lib/demo/ad-claims';
+import { layoutBarChart, renderRgba } from '../lib/experiment/chart';
+import { crc32, encodePng } from '../lib/experiment/png';
+import { runExperiment, STUDENT_SETTINGS } from '../lib/experiment/run';
+
+const CLI = path.resolve(__dirname, '..', 'lib', 'cli.ts');
+
+interface Chunk {
+  type: string;
+  data: Buffer;
+  crcOk: boolean;
+}
+
+/** Splits a PNG file into its chunks, checking the signature and each CRC. */
+function parsePng(buf: Buffer): Chunk[] {
+  assert.deepStrictEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  const chunks: Chunk[] = [];
+  let at = 8;
+  while (at < buf.length) {
+    const len = buf.readUInt32BE(at);
+    const type = buf.subarray(at + 4, at + 8).toString('ascii');
+    const data = buf.subarray(at + 8, at + 8 + len);
+    const crc = buf.readUInt32BE(at + 8 + len);
+    chunks.push({ type, data, crcOk: crc === crc32(buf.subarray(at + 4, at + 8 + len)) });
+    at += 12 + len;
+  }
+  assert.strictEqual(at, buf.length, 'chunks end exactly at the end of the file');
+  return chunks;
+}
+
+/** The RGBA pixels of an 8-bit RGBA, filter-0 PNG (what encodePng writes). */
+function decodePng(buf: Buffer): { width: number; height: number; rgba: Buffer } {
+  const chunks = parsePng(buf);
+  assert.deepStrictEqual(chunks.map((c) => c.type), ['IHDR', 'IDAT', 'IEND']);
+  assert.ok(chunks.every((c) => c.crcOk), 'every chunk CRC matches');
+  const ihdr = chunks[0].data;
+  const width = ihdr.readUInt32BE(0);
+  const height = ihdr.readUInt32BE(4);
+  assert.deepStrictEqual([...ihdr.subarray(8)], [8, 6, 0, 0, 0], 'bit depth 8, RGBA, deflate, filter 0, no interlace');
+  const raw = zlib.inflateSync(chunks[1].data);
+  assert.strictEqual(raw.length, height * (width * 4 + 1));
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    assert.strictEqual(raw[y * (width * 4 + 1)], 0, `row ${y} filter type`);
+    raw.copy(rgba, y * width * 4, y * (width * 4 + 1) + 1, (y + 1) * (width * 4 + 1));
+  }
+  return { width, height, rgba };
+}
+
+describe('experiment: PNG encoder', () => {
+  it('computes the standard CRC-32 check value', () => {
+    assert.strictEqual(crc32(Buffer.from('123456789', 'ascii')), 0xcbf43926);
+    assert.strictEqual(crc32(Buffer.alloc(0)), 0);
+  });
+
+  it('round-trips a 3x2 RGBA image through its chunks and zlib', () => {
+    const pixels = Uint8Array.from([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 128, 1, 2, 3, 4, 250, 251, 252, 253, 0, 0, 0, 0]);
+    const png = encodePng(3, 2, pixels);
+    const back = decodePng(png);
+    assert.strictEqual(back.width, 3);
+    assert.strictEqual(back.height, 2);
+    assert.deepStrictEqual([...back.rgba], [...pixels]);
+  });
+
+  it('BAD CALL – a buffer of the wrong size or a zero width is refused by name', () => {
+    assert.throws(() => encodePng(2, 2, new Uint8Array(15)), /Expected 16 bytes of RGBA for 2x2 but received 15/);
+    assert.throws(() => encodePng(0, 2, new Uint8Array(0)), /Expected positive integer for width but received 0/);
+  });
+});
+
+describe('experiment: runExperiment on a tiny ad-claims set', function () {
+  this.timeout(120000);
+  let tmp: string;
+  let config: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-experiment-'));
+    const ds = writeAdClaimsDataset(path.join(tmp, 'demo'), {
+      seed: 5,
+      train: 240,
+      eval: 80,
+      unlabeled: 300,
+      config: {
+        embedding_dim: 16, filters: 8, gru_hidden: 16, epochs: 1, max_length: 32, threads: 2,
+        teacher: { kind: 'native', layers: 1, hidden: 16, heads: 2, intermediate: 32, epochs: 1 },
+      },
+    });
+    config = ds.files.config;
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('writes experiment.md, .svg and a valid .png; each row has scores or says why not', async () => {
+    const result = await runExperiment(config, 'exp');
+    assert.strictEqual(result.runDir, path.join(tmp, 'demo', 'runs', 'exp'));
+    assert.deepStrictEqual(result.failures, []);
+    // 3 settings x 2 students + the teacher, students in config order.
+    assert.deepStrictEqual(
+      result.rows.map((r) => `${r.model}/${r.setting}`),
+      [...STUDENT_SETTINGS.map((s) => `textcnn/${s}`), ...STUDENT_SETTINGS.map((s) => `gru/${s}`), 'teacher/teacher'],
+    );
+    for (const r of result.rows) {
+      if (r.eval === null) {
+        assert.ok(r.note && r.note.length > 0, `${r.model}/${r.setting} has neither scores nor a reason`);
+      } else {
+        assert.ok(r.eval.accuracy >= 0 && r.eval.accuracy <= 1 && r.eval.macroF1 >= 0 && r.eval.macroF1 <= 1);
+      }
+    }
+    const alone = result.rows.filter((r) => r.setting === 'alone');
+    assert.ok(alone.every((r) => r.eval !== null && r.eval.n === 80), 'students alone always run and are scored on all 80 eval rows');
+
+    const md = fs.readFileSync(result.files.markdown, 'utf8');
+    assert.ok(md.includes('| model | setting | eval accuracy | eval macro-F1 | note |'));
+    assert.ok(md.includes(`| textcnn | alone | ${alone[0].eval!.accuracy.toFixed(4)} |`), md);
+    const svg = fs.readFileSync(result.files.svg, 'utf8');
+    assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trimEnd().endsWith('</svg>'));
+    assert.ok(svg.includes(alone[0].eval!.accuracy.toFixed(3)), 'the SVG labels the bars with their values');
+
+    const png = decodePng(fs.readFileSync(result.files.png));
+    // The PNG holds exactly the chart the rows describe.
+    const layout = layoutBarChart(
+      result.rows.map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
+      { title: 'eval accuracy', series: ['alone', 'distilled', 'distilled+pool', 'teacher'].map((name, i) => ({ name, color: ['#9e9e9e', '#4e79a7', '#f28e2b', '#59a14f'][i] })) },
+    );
+    assert.strictEqual(png.width, layout.width);
+    assert.ok(png.rgba.equals(Buffer.from(renderRgba(layout))), 'PNG pixels = the rendered chart');
+
+    // The derived configs stay beside the settings, with absolute paths.
+    for (const f of ['alone.ini', 'distilled.ini', 'distilled-pool.ini']) assert.ok(fs.existsSync(path.join(result.runDir, 'experiment', f)), f);
+    assert.ok(fs.readFileSync(path.join(result.runDir, 'experiment', 'alone.ini'), 'utf8').includes(`train = ${path.join(tmp, 'demo', 'train.tsv')}`));
+  });
+
+  it('CLI --json: one well-formed line per row; --data scores the given file', () => {
+    const evalFile = path.join(tmp, 'demo', 'eval.tsv');
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', CLI, 'experiment', config, 'cli', '--json', '--data', evalFile], { encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.strictEqual(lines.length, 7, r.stdout);
+    const rows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const row of rows) {
+      assert.ok(['textcnn', 'gru', 'teacher'].includes(row.model as string), JSON.stringify(row));
+      assert.ok(['alone', 'distilled', 'distilled+pool', 'teacher'].includes(row.setting as string), JSON.stringify(row));
+      assert.strictEqual(row.setting === 'teacher', row.model === 'teacher');
+      if (row.accuracy === null) {
+        assert.strictEqual(row.macroF1, null);
+        assert.strictEqual(typeof row.note, 'string');
+      } else {
+        assert.strictEqual(typeof row.accuracy, 'number');
+        assert.strictEqual(typeof row.macroF1, 'number');
+        // --data is the eval file itself here, so both scores agree.
+        if (row.model !== 'teacher' || row.dataAccuracy !== undefined) {
+          assert.strictEqual(row.dataAccuracy, row.accuracy);
+          assert.strictEqual(row.dataMacroF1, row.macroF1);
+        }
+      }
+    }
+  });
+
+  it('a config without a teacher: the distilled settings and the teacher row say so', async () => {
+    const text = fs.readFileSync(config, 'utf8').replace('kind = native', 'kind = none');
+    const noTeacher = path.join(tmp, 'demo', 'no-teacher.ini');
+    fs.writeFileSync(noTeacher, text);
+    const result = await runExperiment(noTeacher, 'noteacher', { settings: ['alone', 'distilled'] });
+    const distilled = result.rows.filter((r) => r.setting !== 'alone');
+    assert.strictEqual(distilled.length, 3);
+    for (const r of distilled) {
+      assert.strictEqual(r.eval, null);
+      assert.match(r.note ?? '', /no teacher: \[teacher\] kind = none/);
+    }
+  });
+});
