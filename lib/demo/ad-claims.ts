@@ -7,6 +7,7 @@
  * What keeps it from being a keyword lookup:
  *  - compliant copy often carries a "decoy" clause that uses a banned-looking
  *    word harmlessly (第一次使用…, 本品不能代替药物治疗, 容量500毫升);
+ *  - compliant copy sometimes quotes a claim only to deny it (我们不承诺100%有效);
  *  - claims are wrapped in compliant clauses and vary in length;
  *  - some characters are swapped for look-alikes (最 -> 醉) as in real copy;
  *  - a small share of the TRAIN labels is wrong (annotators disagree), the eval
@@ -21,7 +22,7 @@ import * as path from 'path';
 
 import {
   ABSOLUTE, AUTHORITY, BRANDS, CLAIM_TEMPLATES, CLASSES, DECOYS, GUARANTEE, MEDICAL, NUMBERS, PLAIN_FEATURES,
-  PLAIN_TEMPLATES, PRODUCTS, TYPOS, type AdClass,
+  NEGATIONS, PLAIN_TEMPLATES, PRODUCTS, TYPOS, type AdClass,
 } from './words';
 
 export { CLASSES } from './words';
@@ -96,6 +97,10 @@ export class AdClaimsGenerator {
     if (label === '合规') {
       text = this.fill(this.pick(PLAIN_TEMPLATES), '');
       if (this.rand() < 0.45) text = this.rand() < 0.5 ? `${this.pick(DECOYS)}，${text}` : `${text}，${this.pick(DECOYS)}`;
+      if (this.rand() < 0.15) {
+        const quoted = this.pick(CLAIMS[CLASSES[1 + Math.floor(this.rand() * (CLASSES.length - 1))] as Exclude<AdClass, '合规'>]);
+        text = `${text}，${this.pick(NEGATIONS).replace('{c}', quoted)}`;
+      }
     } else {
       text = this.fill(this.pick(CLAIM_TEMPLATES), this.pick(CLAIMS[label]));
       if (this.rand() < 0.2) text = `${text}，${this.pick(DECOYS)}`;

@@ -45,6 +45,12 @@ export const DECOYS = [
   '配方参考了营养师的建议', '有100种颜色可以选择', '一共有3个尺码', '认证信息可在官网查询编号',
 ];
 
+/**
+ * Compliant frames that quote a claim only to deny it ("we do not promise X"):
+ * the claim phrase is there, the copy is fine. Only the context tells.
+ */
+export const NEGATIONS = ['我们不承诺{c}', '本品并非{c}', '请勿轻信{c}之类的宣传', '广告法禁止宣称{c}', '不夸大不虚构，不说{c}', '没有{c}这回事'];
+
 /** 绝对化用语: superlatives and "number one" claims. */
 export const ABSOLUTE = [
   '全网最好', '销量第一', '国家级产品', '顶级品质', '唯一正品', '最高级配方', '史上最强', '行业第一品牌',
