@@ -14,9 +14,20 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const outDir = path.join(root, 'demo-run');
-// The compiled package (npm ci runs `tsc` in prepare); the sources through tsx otherwise.
-const compiled = path.join(root, 'dist', 'lib', 'experiment', 'run.js');
-const lib = fs.existsSync(compiled) ? path.join(root, 'dist', 'lib') : (require('tsx/cjs'), path.join(root, 'lib'));
+// The compiled package (npm ci runs `tsc` in prepare), unless a source is newer
+// than it (an edit since the last build): then the sources, through tsx.
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+const compiled = ['experiment/run.js', 'demo/ad-claims.js'].map((f) => path.join(root, 'dist', 'lib', f));
+const fresh = compiled.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= newestSource(path.join(root, 'lib')));
+const lib = fresh ? path.join(root, 'dist', 'lib') : (require('tsx/cjs'), path.join(root, 'lib'));
 const { writeAdClaimsDataset } = require(path.join(lib, 'demo', 'ad-claims'));
 const { runExperiment, formatMarkdown } = require(path.join(lib, 'experiment', 'run'));
 

@@ -106,7 +106,9 @@ export class AdClaimsGenerator {
       if (this.rand() < 0.2) text = `${text}，${this.pick(DECOYS)}`;
     }
     if (this.rand() < 0.3) text = `${text}，${this.pick(PLAIN_FEATURES)}`; // varied length
-    if (this.rand() < 0.12) text = this.typo(text);
+    // Look-alike typos, up to two per text: the cue a keyword rule would need is often misspelt.
+    if (this.rand() < 0.3) text = this.typo(text);
+    if (this.rand() < 0.15) text = this.typo(text);
     return { text, label };
   }
 }
@@ -127,6 +129,7 @@ export interface DemoConfigOptions {
   embedding_dim?: number;
   filters?: number;
   gru_hidden?: number;
+  /** Student epochs (default 8, as the reference; the distilled settings use the same). */
   epochs?: number;
   max_length?: number;
   threads?: number;
@@ -172,7 +175,7 @@ hidden = ${options.gru_hidden ?? 64}
 learning_rate = 0.002
 
 [train]
-epochs = ${options.epochs ?? 4}
+epochs = ${options.epochs ?? 8}
 batch_size = 64
 learning_rate = 0.001
 threads = ${options.threads ?? 0}
