@@ -29,11 +29,17 @@ export interface RawStudentSpec {
   kind: string;
   vocabSize: number;
   numClasses: number;
-  embeddingDim: number;
+  embeddingDim?: number;
   windows?: number[];
   filters?: number;
   hidden?: number;
   bidirectional?: boolean;
+  /** transformer only (hidden above is its hidden size) */
+  layers?: number;
+  heads?: number;
+  intermediate?: number;
+  maxPositions?: number;
+  pooler?: boolean;
   dropout: number;
   seed: number;
 }

@@ -1,5 +1,6 @@
 /**
- * The model folder: everything needed to serve a trained student, in four files.
+ * The model folder: everything needed to serve a trained student (textcnn, gru) or the native
+ * transformer teacher, in four files.
  *
  *   config.json          { format: "model-distill", formatVersion: 1, architecture (the student spec),
  *                          maxLength, lowercase, addSpecialTokens, labels, createdAt, packageVersion,
@@ -174,6 +175,13 @@ export function readModelFolder(dir: string): ModelFolder {
 
   const config = parseConfig(configPath);
   const spec = config.architecture;
+  if (spec.kind === 'transformer') {
+    // The transformer classifies from position 0 ([CLS]) and has maxPositions position embeddings.
+    if (!config.addSpecialTokens) throw new Error(`${configPath}: a transformer needs addSpecialTokens true (its rows start with [CLS])`);
+    if (config.maxLength > spec.maxPositions) {
+      throw new Error(`${configPath}: maxLength ${config.maxLength} exceeds the transformer's architecture.maxPositions ${spec.maxPositions}`);
+    }
+  }
   if (config.labels.length !== spec.numClasses) {
     throw new Error(`${configPath}: labels has ${config.labels.length} entries but architecture.numClasses is ${spec.numClasses}`);
   }

@@ -9,7 +9,7 @@
  */
 import { loadAddon, RawEpochMetrics, RawNativeStudent, RawRows, RawStudentSpec, RawTrainOptions } from './binding';
 
-export type StudentKind = 'textcnn' | 'gru';
+export type StudentKind = 'textcnn' | 'gru' | 'transformer';
 
 export interface TextCnnSpec {
   kind: 'textcnn';
@@ -36,7 +36,36 @@ export interface GruSpec {
   seed: number;
 }
 
-export type StudentSpec = TextCnnSpec | GruSpec;
+/**
+ * A BERT/ERNIE-style transformer classifier (the native teacher; native/core/transformer.h).
+ * Its rows must start with [CLS] (addSpecialTokens): the classifier reads position 0.
+ * Its word embeddings are [vocabSize, hidden].
+ */
+export interface TransformerSpec {
+  kind: 'transformer';
+  vocabSize: number;
+  numClasses: number;
+  /** Hidden size; a multiple of heads. */
+  hidden: number;
+  layers: number;
+  heads: number;
+  /** Feed-forward size. */
+  intermediate: number;
+  /** Position embeddings: rows may be at most this long. */
+  maxPositions: number;
+  /** Hidden and attention dropout, in [0, 1). */
+  dropout: number;
+  /** BERT's [CLS] pooler (dense + tanh) before the classifier. */
+  pooler: boolean;
+  seed: number;
+}
+
+export type StudentSpec = TextCnnSpec | GruSpec | TransformerSpec;
+
+/** Width of a model's word embeddings (what setEmbeddings expects per row). */
+export function embeddingWidth(spec: StudentSpec): number {
+  return spec.kind === 'transformer' ? spec.hidden : spec.embeddingDim;
+}
 
 /** Token rows as Tokenizer.encodeBatch returns them. */
 export interface EncodedRows {
@@ -165,7 +194,8 @@ export class NativeStudent {
    * `found`, rows whose flag is 0 keep their initial values (words the vectors file lacks).
    */
   setEmbeddings(vectors: Float32Array, found?: Uint8Array): void {
-    const { vocabSize: rows, embeddingDim: dim } = this.spec;
+    const rows = this.spec.vocabSize;
+    const dim = embeddingWidth(this.spec);
     checkTyped(vectors, Float32Array, 'Float32Array', rows * dim, 'vectors', `vocabSize*embeddingDim (${rows}*${dim})`);
     if (found !== undefined) checkTyped(found, Uint8Array, 'Uint8Array', rows, 'found', `vocabSize (${rows})`);
     this.raw().setEmbeddings(vectors, rows, dim, found ?? null);
@@ -409,9 +439,10 @@ function checkTyped(
 /** Validates a spec (from JS or a config file); errors name the bad field and value. */
 export function checkStudentSpec(spec: unknown): StudentSpec {
   checkObject(spec, 'spec');
-  const kind = checkChoice(spec.kind, 'spec.kind', ['textcnn', 'gru'] as const);
+  const kind = checkChoice(spec.kind, 'spec.kind', ['textcnn', 'gru', 'transformer'] as const);
   const vocabSize = checkInteger(spec.vocabSize, 'spec.vocabSize', 2, 'integer >= 2');
   const numClasses = checkInteger(spec.numClasses, 'spec.numClasses', 2, 'integer >= 2');
+  if (kind === 'transformer') return checkTransformerSpec(spec, vocabSize, numClasses);
   const embeddingDim = checkInteger(spec.embeddingDim, 'spec.embeddingDim', 1);
   const dropout = checkNumber(spec.dropout, 'spec.dropout', 0, 0.999999, '[0, 1)');
   const seed = checkInteger(spec.seed, 'spec.seed', 0, 'non-negative integer');
@@ -429,6 +460,21 @@ export function checkStudentSpec(spec: unknown): StudentSpec {
     throw new TypeError(`Expected boolean for spec.bidirectional but received ${describe(spec.bidirectional)}`);
   }
   return { kind, vocabSize, numClasses, embeddingDim, hidden, bidirectional: spec.bidirectional, dropout, seed };
+}
+
+function checkTransformerSpec(spec: Record<string, unknown>, vocabSize: number, numClasses: number): TransformerSpec {
+  const hidden = checkInteger(spec.hidden, 'spec.hidden', 1);
+  const layers = checkInteger(spec.layers, 'spec.layers', 1);
+  const heads = checkInteger(spec.heads, 'spec.heads', 1);
+  if (hidden % heads !== 0) {
+    throw new RangeError(`Expected spec.hidden to be a multiple of spec.heads (${heads}) but received ${hidden}`);
+  }
+  const intermediate = checkInteger(spec.intermediate, 'spec.intermediate', 1);
+  const maxPositions = checkInteger(spec.maxPositions, 'spec.maxPositions', 1);
+  const dropout = checkNumber(spec.dropout, 'spec.dropout', 0, 0.999999, '[0, 1)');
+  if (typeof spec.pooler !== 'boolean') throw new TypeError(`Expected boolean for spec.pooler but received ${describe(spec.pooler)}`);
+  const seed = checkInteger(spec.seed, 'spec.seed', 0, 'non-negative integer');
+  return { kind: 'transformer', vocabSize, numClasses, hidden, layers, heads, intermediate, maxPositions, dropout, pooler: spec.pooler, seed };
 }
 
 /** Checks the layout of encoded rows; token ids and lengths are range-checked by the addon. */

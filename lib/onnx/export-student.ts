@@ -45,7 +45,7 @@ export function exportOnnxBytes(modelDir: string): Uint8Array {
   const weights = readSafetensors(folder.weightsPath);
   const builder = new GraphBuilder();
   const get = weightGetter(folder, weights);
-  const logits = folder.spec.kind === 'textcnn' ? textCnnGraph(builder, folder.spec, get) : gruGraph(builder, folder.spec, get);
+  const logits = folder.spec.kind === 'textcnn' ? textCnnGraph(builder, folder.spec, get) : gruGraph(builder, folder.spec as GruSpec, get);
   builder.add('Identity', [logits], { outputs: ['logits'] });
   builder.add('Softmax', [logits], { outputs: ['probabilities'], attributes: { axis: 1 } });
   const C = folder.spec.numClasses;

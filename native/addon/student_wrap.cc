@@ -93,6 +93,20 @@ md::StudentSpec read_spec(Napi::Env env, Napi::Object object) {
     c.hidden = int_field(env, object, "hidden");
     c.bidirectional = object.Get("bidirectional").ToBoolean().Value();
     c.dropout = static_cast<float>(number_field(env, object, "dropout"));
+  } else if (spec.kind == "transformer") {
+    // A BERT-style teacher (lib/student.ts TransformerSpec); dropout is used for
+    // both the hidden and the attention dropout, as BERT's configs usually do.
+    md::TransformerConfig& c = spec.transformer;
+    c.vocab_size = int_field(env, object, "vocabSize");
+    c.num_classes = int_field(env, object, "numClasses");
+    c.hidden = int_field(env, object, "hidden");
+    c.layers = int_field(env, object, "layers");
+    c.heads = int_field(env, object, "heads");
+    c.intermediate = int_field(env, object, "intermediate");
+    c.max_positions = int_field(env, object, "maxPositions");
+    c.dropout = static_cast<float>(number_field(env, object, "dropout"));
+    c.attention_dropout = c.dropout;
+    c.pooler = object.Get("pooler").ToBoolean().Value();
   }
   return spec;
 }
