@@ -189,8 +189,8 @@ hidden = ${t.hidden ?? 64}
 heads = ${t.heads ?? 2}
 intermediate = ${t.intermediate ?? 128}
 max_length = ${t.max_length ?? maxLength}
-epochs = ${t.epochs ?? 4}
-learning_rate = 0.0005
+epochs = ${t.epochs ?? 12}
+learning_rate = 0.001
 batch_size = 32
 
 [distill]
