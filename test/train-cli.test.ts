@@ -311,10 +311,11 @@ describe('train / predict / eval: bad input', () => {
     assert.match(record.error, /line 5: no tab/);
   });
 
-  it('says a teacher kind is not implemented yet, pointing at the config line', () => {
+  it('says a teacher feature is not implemented yet (native + pretrain = mlm), pointing at the config line', () => {
     const cfg = tinyConfig(path.join(tmp, 'teacher'), { teacher: 'native' });
-    const line = fs.readFileSync(cfg, 'utf8').split('\n').indexOf('kind = native') + 1;
-    fails(runCli(['train', cfg]), 'train with a native teacher', new RegExp(`config\\.ini:${line}: \\[teacher\\] kind: = native is not implemented yet \\(issue 4\\)`));
+    fs.appendFileSync(cfg, 'pretrain = mlm\n'); // [teacher] is the last section
+    const line = fs.readFileSync(cfg, 'utf8').split('\n').indexOf('pretrain = mlm') + 1;
+    fails(runCli(['train', cfg]), 'train with MLM pre-training', new RegExp(`config\\.ini:${line}: \\[teacher\\] pretrain: = mlm \\(masked-LM pre-training\\) is not implemented yet`));
   });
 
   it('predict on a run that does not exist names the folder and the command that creates it', () => {

@@ -5,58 +5,414 @@
  *   data -> teacher -> soft labels (train rows, and the pool when distilling
  *   with it) -> students
  *
- * In this version only `[teacher] kind = none` runs: the students train on the
- * labelled rows alone. The native transformer teacher (issue 4) and ONNX
- * teachers, and distillation (issue 5), slot in here: teacherStep() returns a
- * teacher, softTargetsStep() its logits for the train rows and the pool, and
- * the student step already passes softTargets to NativeStudent.train().
+ * Teachers this version runs:
+ *   none    the students train on the labelled rows alone;
+ *   native  a BERT-style transformer (native/core/transformer.h) fine-tuned from
+ *           random weights on the labelled rows with the [teacher] settings
+ *           (AdamW, warmup then linear decay, weight decay, clipping at 1.0 as
+ *           BERT, best epoch on the eval rows), saved as <run>/teacher/.
+ *           Its rows are [CLS] pieces [SEP] over the students' vocabulary.
+ *           A rerun whose teacher settings and data are unchanged reuses the
+ *           saved teacher (its training info holds a fingerprint of both).
+ * Masked-LM pre-training, checkpoint import and ONNX teachers are not here yet.
+ *
+ * Soft labels: the teacher's logits for every train text and pool text, read
+ * from / written to the soft-label cache (soft-label-cache.ts) in the run
+ * folder, keyed by the text's sha256 and the teacher's weights hash.
  */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import { configProblem, type Config } from '../config';
-import type { PreparedData } from './prepare-data';
+import { newPoolStats, streamLineBatches } from '../data';
+import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
+import type { EncodedRows, NativeStudent, StudentTrainOptions, TransformerSpec } from '../student';
+import { fillEmptyRows, type PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
+import { fileSha256, SoftLabelCache, textKey } from './soft-label-cache';
 
 /** The teacher kinds this version can run. */
-const IMPLEMENTED_TEACHERS: ReadonlySet<string> = new Set(['none']);
-const TEACHER_ISSUE: Record<string, string> = { native: 'issue 4', onnx: 'issues 4 and 5' };
+const IMPLEMENTED_TEACHERS: ReadonlySet<string> = new Set(['none', 'native']);
+const TEACHER_ISSUE: Record<string, string> = { onnx: 'issues 4 and 5' };
+
+export const TEACHER_DIR = 'teacher';
+export const SOFT_LABEL_CACHE_FILE = 'soft-labels.cache';
+/** BERT's fine-tuning clips the global gradient norm at 1.0; [teacher] has no key for it. */
+const TEACHER_CLIP_NORM = 1.0;
+/** Texts per teacher forward call while scoring (bounded memory, regular cache writes). */
+const SCORE_BATCH = 256;
+/** Pool texts read per batch from the file. */
+const POOL_READ_BATCH = 2048;
 
 /**
  * Fails fast, before any data is read, when the config asks for a teacher this
  * version does not have. The error points at the config line.
  */
 export function checkTeacherSupported(config: Config): void {
-  const kind = config.teacher.kind;
-  if (!IMPLEMENTED_TEACHERS.has(kind)) {
+  const t = config.teacher;
+  if (!IMPLEMENTED_TEACHERS.has(t.kind)) {
     throw configProblem(
       config,
       'teacher',
       'kind',
-      `= ${kind} is not implemented yet (${TEACHER_ISSUE[kind] ?? 'a later issue'}); set kind = none to train the students on the labelled data alone`,
+      `= ${t.kind} is not implemented yet (${TEACHER_ISSUE[t.kind] ?? 'a later issue'}); set kind = native (a transformer trained here) or kind = none`,
     );
+  }
+  if (t.kind === 'native' && t.pretrain === 'mlm') {
+    throw configProblem(config, 'teacher', 'pretrain', '= mlm (masked-LM pre-training) is not implemented yet (issue 4); set pretrain = none');
+  }
+  if (t.kind === 'native' && t.init_checkpoint !== null) {
+    throw configProblem(config, 'teacher', 'init_checkpoint', 'is not implemented yet (checkpoint import, issue 4); remove it to fine-tune from random weights');
   }
 }
 
-/** What the students learn from besides the hard labels. */
+/** Where the teacher came from; recorded in run.json and in each distilled student's folder. */
+export interface TeacherIdentity {
+  kind: 'native';
+  /** sha256 of the teacher's weights.safetensors: the key of its soft-label cache. */
+  weightsSha256: string;
+  dir: string;
+  /** true when an earlier run's teacher with the same fingerprint was loaded instead of training. */
+  reused: boolean;
+  /** sha256 of the teacher's settings and data: what decides whether it can be reused. */
+  fingerprint: string;
+  evalAccuracy: number | null;
+  bestEpoch: number;
+  parameters: number;
+}
+
 export interface Teacher {
-  /** Shown in logs and run.json: where the teacher came from. */
-  identity: Record<string, unknown>;
+  identity: TeacherIdentity;
+  model: NativeStudent;
+  /** Teacher rows: [CLS] pieces [SEP], at most this many ids. */
+  maxLength: number;
 }
 
 export interface SoftTargets {
   /** [train rows, C] teacher logits for the labelled rows. */
   train: Float32Array;
+  /** The pool in the students' tokenisation with the teacher's logits; null without [distill] use_unlabeled. */
+  pool: { rows: EncodedRows; logits: Float32Array } | null;
+  teacher: TeacherIdentity;
 }
 
-/** Step 2: trains / loads the teacher; null when [teacher] kind = none. */
-export async function teacherStep(config: Config, _data: PreparedData, log: RunLog): Promise<Teacher | null> {
+export interface TeacherStepOptions {
+  progress: ProgressWriter | false;
+  signal?: AbortSignal;
+}
+
+/** The teacher's architecture, from [teacher]. */
+export function teacherSpec(config: Config, vocabSize: number, numClasses: number): TransformerSpec {
+  const t = config.teacher;
+  return {
+    kind: 'transformer',
+    vocabSize,
+    numClasses,
+    hidden: t.hidden,
+    layers: t.layers,
+    heads: t.heads,
+    intermediate: t.intermediate,
+    maxPositions: t.max_length,
+    dropout: t.dropout,
+    pooler: true,
+    seed: config.train.seed,
+  };
+}
+
+/** The teacher's fine-tuning settings, from [teacher] (threads and seed from [train]). */
+export function teacherTrainOptions(config: Config): StudentTrainOptions {
+  const t = config.teacher;
+  return {
+    epochs: t.epochs,
+    batchSize: t.batch_size,
+    learningRate: t.learning_rate,
+    optimizer: 'adamw',
+    weightDecay: t.weight_decay,
+    warmup: t.warmup,
+    lrDecay: 'linear',
+    clipNorm: TEACHER_CLIP_NORM,
+    threads: config.train.threads,
+    seed: config.train.seed,
+    keepBest: true,
+  };
+}
+
+/** Teacher tokenisation: [CLS] pieces [SEP], the students' vocabulary and case folding. */
+async function encodeForTeacher(data: PreparedData, texts: string[], maxLength: number): Promise<EncodedRows> {
+  const enc = await data.tokenizer.encodeBatchAsync(texts, { maxLength, addSpecialTokens: true });
+  return { ids: enc.ids, lengths: enc.lengths, maxLength: enc.maxLength };
+}
+
+const fmt4 = (x: number | undefined | null) => (x === undefined || x === null ? '-' : x.toFixed(4));
+
+/** Step 2: trains (or reuses) the teacher; null when [teacher] kind = none. */
+export async function teacherStep(
+  config: Config,
+  data: PreparedData,
+  runFolder: string,
+  log: RunLog,
+  options: TeacherStepOptions = { progress: false },
+): Promise<Teacher | null> {
   checkTeacherSupported(config);
-  log.record.teacher = { kind: config.teacher.kind };
-  log.info('teacher: none ([teacher] kind = none); the students train on the labelled data alone');
-  return null;
+  if (config.teacher.kind === 'none') {
+    log.record.teacher = { kind: 'none' };
+    log.info('teacher: none ([teacher] kind = none); the students train on the labelled data alone');
+    return null;
+  }
+  const { NativeStudent } = require('../student') as typeof import('../student');
+  const { saveModelFolder, loadStudentFromFolder } = require('../model-folder') as typeof import('../model-folder');
+
+  const numClasses = data.classIds.labels.length;
+  const spec = teacherSpec(config, data.vocabTokens.length, numClasses);
+  const trainOptions = teacherTrainOptions(config);
+  const maxLength = config.teacher.max_length;
+  const dir = path.join(runFolder, TEACHER_DIR);
+  const fingerprint = createHash('sha256')
+    .update(
+      JSON.stringify({
+        spec,
+        trainOptions,
+        maxLength,
+        lowercase: data.lowercase,
+        labels: data.classIds.labels,
+        train: fileSha256(config.data.train),
+        eval: fileSha256(config.data.eval),
+        vocab: createHash('sha256').update(data.vocabTokens.join('\n')).digest('hex'),
+      }),
+    )
+    .digest('hex');
+
+  // Reuse: an earlier run's teacher trained with exactly these settings on exactly this data.
+  const reusable = readTeacherTraining(dir);
+  if (reusable !== null && reusable.fingerprint === fingerprint) {
+    const { student } = loadStudentFromFolder(dir);
+    const identity: TeacherIdentity = {
+      kind: 'native',
+      weightsSha256: fileSha256(path.join(dir, 'weights.safetensors')),
+      dir,
+      reused: true,
+      fingerprint,
+      evalAccuracy: reusable.evalAccuracy,
+      bestEpoch: reusable.bestEpoch,
+      parameters: student.parameterCount,
+    };
+    log.record.teacher = identity;
+    log.info(`teacher: reusing ${dir} (same [teacher] settings and data as when it was trained; eval accuracy ${fmt4(identity.evalAccuracy)})`);
+    return { identity, model: student, maxLength };
+  }
+
+  const trainRows = await encodeForTeacher(data, data.train.texts, maxLength);
+  const evalRows = await encodeForTeacher(data, data.eval.texts, maxLength);
+  const model = NativeStudent.create(spec);
+  log.info(
+    `teacher: transformer ${spec.layers} layers x hidden ${spec.hidden}, ${spec.heads} heads, FFN ${spec.intermediate}, ` +
+      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from random weights: ` +
+      `${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, AdamW lr ${trainOptions.learningRate}, weight decay ${trainOptions.weightDecay}, ` +
+      `warmup ${trainOptions.warmup} then linear decay, clip ${trainOptions.clipNorm}`,
+  );
+  const rows = trainRows.lengths.length;
+  const stepsPerEpoch = Math.ceil(rows / trainOptions.batchSize);
+  const newBar = (epoch: number) =>
+    options.progress === false ? null : new Progress({ label: `teacher epoch ${epoch}/${trainOptions.epochs}`, total: rows, stream: options.progress });
+  let bar = newBar(1);
+  let barEpoch = 1;
+  const started = Date.now();
+  const report = await model.train({ ...trainRows, labels: data.train.labels }, { ...evalRows, labels: data.eval.labels }, trainOptions, {
+    signal: options.signal,
+    onProgress: (p) => {
+      if (p.epoch !== barEpoch || bar === null) return;
+      bar.update(Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize), `loss ${p.runningLoss.toFixed(4)}`);
+    },
+    onEpoch: (e) => {
+      if (options.progress !== false && options.progress.isTTY === true) bar?.finish(`loss ${e.trainLoss.toFixed(4)}`);
+      log.info(
+        `teacher epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s, ` +
+          `eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
+      );
+      barEpoch = e.epoch + 1;
+      bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
+    },
+  });
+  if (report.cancelled) throw new Error(`teacher: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
+  const best = report.epochs.find((e) => e.epoch === report.bestEpoch);
+  const evalAccuracy = best?.evalAccuracy ?? null;
+  log.info(`teacher: trained in ${formatDuration((Date.now() - started) / 1000)}; best epoch ${report.bestEpoch} (eval accuracy ${fmt4(evalAccuracy)}) kept`);
+
+  saveModelFolder(dir, {
+    student: model,
+    vocabTokens: data.vocabTokens,
+    labels: data.classIds.labels,
+    maxLength,
+    lowercase: data.lowercase,
+    addSpecialTokens: true,
+    training: {
+      uniqid: log.record.uniqid,
+      config: config.file,
+      role: 'teacher',
+      options: trainOptions,
+      bestEpoch: report.bestEpoch,
+      evalAccuracy,
+      evalMacroF1: best?.evalMacroF1 ?? null,
+      trainRows: rows,
+      epochs: report.epochs,
+      fingerprint,
+    },
+  });
+  const identity: TeacherIdentity = {
+    kind: 'native',
+    weightsSha256: fileSha256(path.join(dir, 'weights.safetensors')),
+    dir,
+    reused: false,
+    fingerprint,
+    evalAccuracy,
+    bestEpoch: report.bestEpoch,
+    parameters: model.parameterCount,
+  };
+  log.record.teacher = { ...identity, epochs: report.epochs };
+  return { identity, model, maxLength };
+}
+
+function readTeacherTraining(dir: string): { fingerprint: string; evalAccuracy: number | null; bestEpoch: number } | null {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { training?: Record<string, unknown> };
+    const t = c.training;
+    if (!t || typeof t.fingerprint !== 'string') return null;
+    return {
+      fingerprint: t.fingerprint,
+      evalAccuracy: typeof t.evalAccuracy === 'number' ? t.evalAccuracy : null,
+      bestEpoch: typeof t.bestEpoch === 'number' ? t.bestEpoch : 0,
+    };
+  } catch {
+    return null; // no earlier teacher (or an unreadable one): train anew
+  }
+}
+
+/** Counts of one scoring pass, for run.json. */
+interface ScoreCounts {
+  texts: number;
+  fromCache: number;
+  scored: number;
+}
+
+/** Logits [texts, C] for `texts`: from the cache where present, else scored by the teacher (and appended to the cache). */
+async function scoreTexts(teacher: Teacher, data: PreparedData, cache: SoftLabelCache, texts: string[], counts: ScoreCounts): Promise<Float32Array> {
+  const C = cache.numClasses;
+  const out = new Float32Array(texts.length * C);
+  const keys = texts.map(textKey);
+  const missing: number[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    if (!cache.copyTo(keys[i], out, i * C)) missing.push(i);
+  }
+  counts.texts += texts.length;
+  counts.fromCache += texts.length - missing.length;
+  for (let start = 0; start < missing.length; start += SCORE_BATCH) {
+    const part = missing.slice(start, start + SCORE_BATCH);
+    // Duplicates inside one call are scored once each; harmless, and the cache keeps the first.
+    const rows = await encodeForTeacher(data, part.map((i) => texts[i]), teacher.maxLength);
+    const logits = await teacher.model.predictLogits(rows, { threads: 0, batchSize: 64 });
+    part.forEach((i, k) => out.set(logits.subarray(k * C, k * C + C), i * C));
+    cache.append(part.map((i) => keys[i]), logits);
+    counts.scored += part.length;
+  }
+  return out;
+}
+
+/** A growable Int32Array / Float32Array pair for the pool rows. */
+class Growable<T extends Int32Array | Float32Array> {
+  length = 0;
+  constructor(public data: T, private readonly make: (n: number) => T) {}
+  push(values: ArrayLike<number>): void {
+    if (this.length + values.length > this.data.length) {
+      const bigger = this.make(Math.max(this.data.length * 2, this.length + values.length));
+      bigger.set(this.data.subarray(0, this.length));
+      this.data = bigger;
+    }
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+  trimmed(): T {
+    return this.data.slice(0, this.length) as T;
+  }
 }
 
 /** Step 3: the teacher's logits for the rows the students train on; null without a teacher or with distillation off. */
-export async function softTargetsStep(config: Config, teacher: Teacher | null, _data: PreparedData, _log: RunLog): Promise<SoftTargets | null> {
-  if (teacher === null || !config.distill.enabled) return null;
-  // Unreachable until a teacher kind is implemented (checkTeacherSupported).
-  throw new Error('distillation is not implemented yet (issue 5)');
+export async function softTargetsStep(
+  config: Config,
+  teacher: Teacher | null,
+  data: PreparedData,
+  runFolder: string,
+  log: RunLog,
+  options: TeacherStepOptions = { progress: false },
+): Promise<SoftTargets | null> {
+  if (teacher === null || !config.distill.enabled) {
+    if (teacher !== null) log.info('soft labels: [distill] enabled = false; the students train on the labelled data alone');
+    return null;
+  }
+  const C = data.classIds.labels.length;
+  const file = path.join(runFolder, SOFT_LABEL_CACHE_FILE);
+  const cache = SoftLabelCache.open(file, teacher.identity.weightsSha256, C);
+  const opened = cache.openReport;
+  if (opened.restarted !== null) log.info(`soft labels: started ${file} anew: ${opened.restarted}`);
+  else if (opened.loaded > 0 || opened.droppedBytes > 0) {
+    log.info(
+      `soft labels: reusing ${formatCount(opened.loaded)} cached teacher logits from ${file}` +
+        (opened.droppedBytes > 0 ? ` (a torn last record of ${opened.droppedBytes} bytes, from an interrupted run, was dropped)` : ''),
+    );
+  }
+  const record = {
+    cache: file,
+    teacher: teacher.identity.weightsSha256,
+    opened: opened,
+    train: { texts: 0, fromCache: 0, scored: 0 },
+    pool: null as null | { path: string; limit: number; texts: number; fromCache: number; scored: number; emptyLines: number; noTokenRows: number },
+  };
+  log.record.softLabels = record;
+  try {
+    const started = Date.now();
+    const train = await scoreTexts(teacher, data, cache, data.train.texts, record.train);
+    log.info(`soft labels: ${formatCount(record.train.texts)} train texts, ${formatCount(record.train.fromCache)} from the cache, ${formatCount(record.train.scored)} scored by the teacher`);
+
+    let pool: SoftTargets['pool'] = null;
+    if (config.distill.use_unlabeled && config.data.unlabeled !== null) {
+      const limit = config.distill.unlabeled_limit;
+      const counts = { texts: 0, fromCache: 0, scored: 0 };
+      const stats = newPoolStats();
+      const ids = new Growable(new Int32Array(0), (n) => new Int32Array(n));
+      const lengths = new Growable(new Int32Array(0), (n) => new Int32Array(n));
+      const logits = new Growable(new Float32Array(0), (n) => new Float32Array(n));
+      let noTokenRows = 0;
+      const bar = options.progress === false ? null : new Progress({ label: 'scoring pool', total: limit, unit: 'texts', stream: options.progress });
+      let lastLog = Date.now();
+      for await (const batch of streamLineBatches(config.data.unlabeled, { batchSize: POOL_READ_BATCH, stats })) {
+        if (options.signal?.aborted) throw new Error('soft labels: cancelled');
+        const texts = limit > 0 ? batch.texts.slice(0, limit - counts.texts) : batch.texts;
+        logits.push(await scoreTexts(teacher, data, cache, texts, counts));
+        // The students' tokenisation of the same texts, kept as ids only (the texts are dropped here).
+        const enc = await data.tokenizer.encodeBatchAsync(texts, { maxLength: data.maxLength, addSpecialTokens: data.addSpecialTokens });
+        noTokenRows += fillEmptyRows(enc, data.tokenizer.unkId);
+        ids.push(enc.ids);
+        lengths.push(enc.lengths);
+        bar?.update(counts.texts, `${formatCount(counts.fromCache)} cached`);
+        if (Date.now() - lastLog > 10_000) {
+          lastLog = Date.now();
+          log.info(`soft labels: pool ${formatCount(counts.texts)} texts so far (${formatCount(counts.scored)} scored, ${formatCount(counts.fromCache)} from the cache)`);
+        }
+        if (limit > 0 && counts.texts >= limit) break;
+      }
+      bar?.finish(`${formatCount(counts.texts)} texts`);
+      record.pool = { path: config.data.unlabeled, limit, ...counts, emptyLines: stats.emptyLines, noTokenRows };
+      pool = { rows: { ids: ids.trimmed(), lengths: lengths.trimmed(), maxLength: data.maxLength }, logits: logits.trimmed() };
+      log.info(
+        `soft labels: pool ${formatCount(counts.texts)} texts${limit > 0 ? ` (unlabeled_limit ${limit})` : ''}, ` +
+          `${formatCount(counts.fromCache)} from the cache, ${formatCount(counts.scored)} scored by the teacher` +
+          (stats.emptyLines > 0 ? `, ${stats.emptyLines} empty lines skipped` : '') +
+          (noTokenRows > 0 ? `, ${noTokenRows} with no student token (one [UNK])` : ''),
+      );
+    }
+    log.info(`soft labels: done in ${formatDuration((Date.now() - started) / 1000)}; cache ${file} holds ${formatCount(cache.size)} texts`);
+    return { train, pool, teacher: teacher.identity };
+  } finally {
+    cache.close();
+  }
 }

@@ -10,14 +10,14 @@ import * as path from 'path';
 import type { Config, StudentKind } from '../config';
 import { argmaxRows } from '../metrics';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
-import type { EpochReport, StudentSpec, StudentTrainOptions, TrainReport, NativeStudent } from '../student';
+import type { EpochReport, GruSpec, StudentTrainOptions, TextCnnSpec, TrainReport, TrainRows, NativeStudent } from '../student';
 import { readWord2Vec } from '../vectors';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import type { SoftTargets } from './teacher';
 
 /** The architecture of a student, from its config section. */
-export function studentSpec(config: Config, kind: StudentKind, vocabSize: number, numClasses: number): StudentSpec {
+export function studentSpec(config: Config, kind: StudentKind, vocabSize: number, numClasses: number): TextCnnSpec | GruSpec {
   const seed = config.train.seed;
   if (kind === 'textcnn') {
     const c = config.textcnn;
@@ -84,6 +84,13 @@ export async function trainStudentStep(
   const numClasses = data.classIds.labels.length;
   const spec = studentSpec(config, kind, data.vocabTokens.length, numClasses);
   const trainOptions = studentTrainOptions(config, kind);
+  if (soft !== null) {
+    // Distillation: [distill] epochs, temperature, alpha and loss.
+    trainOptions.epochs = config.distill.epochs;
+    trainOptions.temperature = config.distill.temperature;
+    trainOptions.alpha = config.distill.alpha;
+    trainOptions.distillLoss = config.distill.loss;
+  }
   const student: NativeStudent = NativeStudent.create(spec);
   log.info(`${kind}: ${describeSpec(spec)}, ${formatCount(student.parameterCount)} parameters; ` +
     `${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, learning rate ${trainOptions.learningRate}, ${trainOptions.optimizer}`);
@@ -104,7 +111,15 @@ export async function trainStudentStep(
     );
   }
 
-  const rows = data.trainRows.lengths.length;
+  const trainRows = distillationRows(data, soft);
+  const rows = trainRows.lengths.length;
+  if (soft !== null) {
+    log.info(
+      `${kind}: distilling from teacher ${soft.teacher.weightsSha256.slice(0, 12)}… on ${formatCount(data.trainRows.lengths.length)} labelled rows ` +
+        `(alpha ${config.distill.alpha})${soft.pool ? ` + ${formatCount(soft.pool.rows.lengths.length)} pool rows (soft labels only)` : ''}; ` +
+        `loss ${config.distill.loss}${config.distill.loss === 'kl' ? `, temperature ${config.distill.temperature}` : ''}`,
+    );
+  }
   const stepsPerEpoch = Math.ceil(rows / trainOptions.batchSize);
   const newBar = (epoch: number) =>
     options.progress === false
@@ -116,7 +131,7 @@ export async function trainStudentStep(
   const started = Date.now();
 
   const report: TrainReport = await student.train(
-    { ...data.trainRows, ...(soft ? { softTargets: soft.train } : {}) },
+    trainRows,
     data.evalRows,
     trainOptions,
     {
@@ -160,6 +175,17 @@ export async function trainStudentStep(
       evalAccuracy: best?.evalAccuracy ?? null,
       trainRows: rows,
       pretrainedVectors: embeddings,
+      distill:
+        soft === null
+          ? null
+          : {
+              teacher: soft.teacher,
+              temperature: config.distill.temperature,
+              alpha: config.distill.alpha,
+              loss: config.distill.loss,
+              labelledRows: data.trainRows.lengths.length,
+              poolRows: soft.pool === null ? 0 : soft.pool.rows.lengths.length,
+            },
     },
   });
 
@@ -200,7 +226,35 @@ export async function trainStudentStep(
   };
 }
 
-function describeSpec(spec: StudentSpec): string {
+/**
+ * The rows a student trains on. Without a teacher: the labelled rows. Distilling:
+ * the labelled rows with their labels AND the teacher's logits (the trainer mixes
+ * alpha * soft + (1 - alpha) * hard), then the pool rows with label -1 and the
+ * teacher's logits only.
+ */
+export function distillationRows(data: PreparedData, soft: SoftTargets | null): TrainRows {
+  if (soft === null) return data.trainRows;
+  const pool = soft.pool;
+  if (pool === null) return { ...data.trainRows, softTargets: soft.train };
+  const t = data.trainRows;
+  if (pool.rows.maxLength !== t.maxLength) throw new Error(`pool rows have maxLength ${pool.rows.maxLength}, train rows ${t.maxLength}`);
+  const n = t.lengths.length;
+  const m = pool.rows.lengths.length;
+  const ids = new Int32Array((n + m) * t.maxLength);
+  ids.set(t.ids, 0);
+  ids.set(pool.rows.ids, n * t.maxLength);
+  const lengths = new Int32Array(n + m);
+  lengths.set(t.lengths, 0);
+  lengths.set(pool.rows.lengths, n);
+  const labels = new Int32Array(n + m).fill(-1);
+  labels.set(t.labels, 0);
+  const softTargets = new Float32Array(soft.train.length + pool.logits.length);
+  softTargets.set(soft.train, 0);
+  softTargets.set(pool.logits, soft.train.length);
+  return { ids, lengths, maxLength: t.maxLength, labels, softTargets };
+}
+
+function describeSpec(spec: TextCnnSpec | GruSpec): string {
   if (spec.kind === 'textcnn') {
     return `TextCNN E=${spec.embeddingDim}, windows ${spec.windows.join('/')} x ${spec.filters} filters, dropout ${spec.dropout}`;
   }

@@ -11,8 +11,10 @@
  *
  * Steps, each timed in run.json:
  *   1. data      classes, train/eval rows, vocab, token ids   (prepare-data.ts)
- *   2. teacher   none in this version; later: train / load     (teacher.ts)
+ *   2. teacher   none, or native: fine-tune a transformer     (teacher.ts)
+ *                -> <run>/teacher/ (reused when settings + data are unchanged)
  *   3. soft      the teacher's logits for train rows and pool  (teacher.ts)
+ *                -> <run>/soft-labels.cache (soft-label-cache.ts)
  *   4. students  one by one, in [model] students order        (train-student.ts)
  * A run with the same uniqid replaces the models of the earlier one.
  */
@@ -69,8 +71,22 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     log.info(`model-distill ${v.package}, core ${v.core} (${v.simd}), node ${v.node}, ${v.cores} cores, threads ${config.train.threads}`);
 
     const data = await log.step('data', () => prepareData(config, dir, log));
-    const teacher = await log.step('teacher', () => teacherStep(config, data, log));
-    const soft = await log.step('soft_targets', () => softTargetsStep(config, teacher, data, log));
+    const stepOptions = { progress: options.progress ?? false, signal: options.signal } as const;
+    const teacher = await log.step('teacher', () => teacherStep(config, data, dir, log, stepOptions));
+    const soft = await log.step('soft_targets', () => softTargetsStep(config, teacher, data, dir, log, stepOptions));
+    if (soft !== null) {
+      const d = config.distill;
+      log.record.distill = {
+        teacher: soft.teacher.weightsSha256,
+        temperature: d.temperature,
+        alpha: d.alpha,
+        loss: d.loss,
+        epochs: d.epochs,
+        useUnlabeled: d.use_unlabeled,
+        unlabeledLimit: d.unlabeled_limit,
+        poolRows: soft.pool === null ? 0 : soft.pool.rows.lengths.length,
+      };
+    }
 
     log.record.students = students;
     for (const kind of config.model.students as StudentKind[]) {
