@@ -296,7 +296,14 @@ interface ScoreCounts {
 }
 
 /** Logits [texts, C] for `texts`: from the cache where present, else scored by the teacher (and appended to the cache). */
-async function scoreTexts(teacher: Teacher, data: PreparedData, cache: SoftLabelCache, texts: string[], counts: ScoreCounts): Promise<Float32Array> {
+async function scoreTexts(
+  teacher: Teacher,
+  data: PreparedData,
+  cache: SoftLabelCache,
+  texts: string[],
+  counts: ScoreCounts,
+  threads: number,
+): Promise<Float32Array> {
   const C = cache.numClasses;
   const out = new Float32Array(texts.length * C);
   const keys = texts.map(textKey);
@@ -310,7 +317,7 @@ async function scoreTexts(teacher: Teacher, data: PreparedData, cache: SoftLabel
     const part = missing.slice(start, start + SCORE_BATCH);
     // Duplicates inside one call are scored once each; harmless, and the cache keeps the first.
     const rows = await encodeForTeacher(data, part.map((i) => texts[i]), teacher.maxLength);
-    const logits = await teacher.model.predictLogits(rows, { threads: 0, batchSize: 64 });
+    const logits = await teacher.model.predictLogits(rows, { threads, batchSize: 64 });
     part.forEach((i, k) => out.set(logits.subarray(k * C, k * C + C), i * C));
     cache.append(part.map((i) => keys[i]), logits);
     counts.scored += part.length;
@@ -370,7 +377,7 @@ export async function softTargetsStep(
   log.record.softLabels = record;
   try {
     const started = Date.now();
-    const train = await scoreTexts(teacher, data, cache, data.train.texts, record.train);
+    const train = await scoreTexts(teacher, data, cache, data.train.texts, record.train, config.train.threads);
     log.info(`soft labels: ${formatCount(record.train.texts)} train texts, ${formatCount(record.train.fromCache)} from the cache, ${formatCount(record.train.scored)} scored by the teacher`);
 
     let pool: SoftTargets['pool'] = null;
@@ -387,7 +394,7 @@ export async function softTargetsStep(
       for await (const batch of streamLineBatches(config.data.unlabeled, { batchSize: POOL_READ_BATCH, stats })) {
         if (options.signal?.aborted) throw new Error('soft labels: cancelled');
         const texts = limit > 0 ? batch.texts.slice(0, limit - counts.texts) : batch.texts;
-        logits.push(await scoreTexts(teacher, data, cache, texts, counts));
+        logits.push(await scoreTexts(teacher, data, cache, texts, counts, config.train.threads));
         // The students' tokenisation of the same texts, kept as ids only (the texts are dropped here).
         const enc = await data.tokenizer.encodeBatchAsync(texts, { maxLength: data.maxLength, addSpecialTokens: data.addSpecialTokens });
         noTokenRows += fillEmptyRows(enc, data.tokenizer.unkId);
