@@ -269,7 +269,7 @@ export async function teacherStep(
     bestEpoch: report.bestEpoch,
     parameters: model.parameterCount,
   };
-  log.record.teacher = { ...identity, epochs: report.epochs };
+  log.record.teacher = { ...identity, evalMacroF1: best?.evalMacroF1 ?? null, evalRows: data.eval.texts.length, epochs: report.epochs };
   return { identity, model, maxLength };
 }
 
