@@ -236,6 +236,9 @@ export function distillationRows(data: PreparedData, soft: SoftTargets | null): 
   if (soft === null) return data.trainRows;
   const pool = soft.pool;
   if (pool === null) return { ...data.trainRows, softTargets: soft.train };
+  // Built once per run and shared by every student: with a 500k-text pool the ids alone are ~250 MB.
+  const built = combinedRows.get(soft);
+  if (built !== undefined) return built;
   const t = data.trainRows;
   if (pool.rows.maxLength !== t.maxLength) throw new Error(`pool rows have maxLength ${pool.rows.maxLength}, train rows ${t.maxLength}`);
   const n = t.lengths.length;
@@ -251,8 +254,11 @@ export function distillationRows(data: PreparedData, soft: SoftTargets | null): 
   const softTargets = new Float32Array(soft.train.length + pool.logits.length);
   softTargets.set(soft.train, 0);
   softTargets.set(pool.logits, soft.train.length);
-  return { ids, lengths, maxLength: t.maxLength, labels, softTargets };
+  const rows = { ids, lengths, maxLength: t.maxLength, labels, softTargets };
+  combinedRows.set(soft, rows);
+  return rows;
 }
+const combinedRows = new WeakMap<SoftTargets, TrainRows>();
 
 function describeSpec(spec: TextCnnSpec | GruSpec): string {
   if (spec.kind === 'textcnn') {
