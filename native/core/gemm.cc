@@ -154,21 +154,306 @@ __attribute__((target("avx512f"))) void kernel_avx512(int kc, const float* a, co
 }
 #endif
 
+// ---- small M: B read in place, no packing ----------------------------------
+// With one to four rows of op(A), packing op(B) (N*K floats copied per call) costs as much as
+// the multiply itself: a GRU at batch 1 re-packed its 3H x H W_hh at every time step. These
+// kernels read B where it lies: stored [N,K] (trans_b) each C entry is a dot product of two
+// contiguous rows; stored [K,N] each row of C is a sum of scaled rows of B (axpy). op(A)'s rows
+// arrive as pointers to K contiguous floats (sgemm_small_m copies a transposed A first).
+constexpr int kSmallM = 4;
+// Above this K the rows of A no longer sit in L1/L2 while the dot products sweep B; the
+// blocked path (which tiles K) is the better one there.
+constexpr int kSmallMMaxK = 4096;
+
+using SmallMKernel = void (*)(bool trans_b, int m, int N, int K, float alpha, const float* const* a, const float* B,
+                              int ldb, float beta, float* C, int ldc);
+
+inline float scaled(float v, float alpha, float beta, const float* c) {
+  return beta == 0.0f ? alpha * v : alpha * v + beta * *c;  // beta == 0: C is not read
+}
+
+void small_m_scalar(bool trans_b, int m, int N, int K, float alpha, const float* const* a, const float* B, int ldb,
+                    float beta, float* C, int ldc) {
+  if (trans_b) {
+    for (int j = 0; j < N; ++j) {
+      const float* b = B + static_cast<long>(j) * ldb;
+      for (int i = 0; i < m; ++i) {
+        float sum = 0.0f;
+        for (int p = 0; p < K; ++p) sum += a[i][p] * b[p];
+        float* c = C + static_cast<long>(i) * ldc + j;
+        *c = scaled(sum, alpha, beta, c);
+      }
+    }
+    return;
+  }
+  thread_local std::vector<float> acc;
+  acc.resize(static_cast<std::size_t>(N));
+  for (int i = 0; i < m; ++i) {
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (int p = 0; p < K; ++p) {
+      const float ap = a[i][p];
+      const float* b = B + static_cast<long>(p) * ldb;
+      for (int j = 0; j < N; ++j) acc[j] += ap * b[j];
+    }
+    float* c = C + static_cast<long>(i) * ldc;
+    for (int j = 0; j < N; ++j) c[j] = scaled(acc[j], alpha, beta, c + j);
+  }
+}
+
+#ifdef MD_GEMM_X86
+// ---- AVX2 (8 lanes) ----
+__attribute__((target("avx2,fma"))) inline float hsum_avx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+// Lanes [0, n) on: masked loads never touch (or fault on) the lanes that are off.
+__attribute__((target("avx2,fma"))) inline __m256i first_lanes_avx2(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// out[r * JB + jj] = dot(a[r], B row j0 + jj), r < R, jj < JB.
+template <int R, int JB>
+__attribute__((target("avx2,fma"))) void dot_block_avx2(int K, const float* const* a, const float* B, int ldb, int j0,
+                                                        float* out) {
+  __m256 acc[R][JB];
+  const float* b[JB];
+#pragma GCC unroll 4
+  for (int jj = 0; jj < JB; ++jj) b[jj] = B + static_cast<long>(j0 + jj) * ldb;
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) acc[r][jj] = _mm256_setzero_ps();
+  int p = 0;
+  for (; p + 8 <= K; p += 8) {
+    __m256 bv[JB];
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) bv[jj] = _mm256_loadu_ps(b[jj] + p);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_loadu_ps(a[r] + p);
+#pragma GCC unroll 4
+      for (int jj = 0; jj < JB; ++jj) acc[r][jj] = _mm256_fmadd_ps(av, bv[jj], acc[r][jj]);
+    }
+  }
+  if (p < K) {
+    const __m256i mask = first_lanes_avx2(K - p);
+    __m256 bv[JB];
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) bv[jj] = _mm256_maskload_ps(b[jj] + p, mask);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_maskload_ps(a[r] + p, mask);
+#pragma GCC unroll 4
+      for (int jj = 0; jj < JB; ++jj) acc[r][jj] = _mm256_fmadd_ps(av, bv[jj], acc[r][jj]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) out[r * JB + jj] = hsum_avx2(acc[r][jj]);
+}
+
+// C[:, j0 .. j0+n) for n <= 16 columns of a [K,N] B: two vectors per row, the last ones masked.
+template <int R>
+__attribute__((target("avx2,fma"))) void axpy_block_avx2(int K, const float* const* a, const float* B, int ldb, int j0,
+                                                         int n, float alpha, float beta, float* C, int ldc) {
+  const __m256i m0 = first_lanes_avx2(std::min(n, 8)), m1 = first_lanes_avx2(n - 8);
+  const bool full = n == 16;
+  __m256 acc[R][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int p = 0; p < K; ++p) {
+    const float* brow = B + static_cast<long>(p) * ldb + j0;
+    const __m256 b0 = full ? _mm256_loadu_ps(brow) : _mm256_maskload_ps(brow, m0);
+    const __m256 b1 = full ? _mm256_loadu_ps(brow + 8) : _mm256_maskload_ps(brow + 8, m1);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a[r] + p);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  for (int r = 0; r < R; ++r) {
+    float* c = C + static_cast<long>(r) * ldc + j0;
+    for (int h = 0; h < 2; ++h) {
+      const __m256i mask = h == 0 ? m0 : m1;
+      __m256 v = _mm256_mul_ps(va, acc[r][h]);
+      if (beta != 0.0f) v = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + 8 * h, mask), v);
+      _mm256_maskstore_ps(c + 8 * h, mask, v);
+    }
+  }
+}
+
+template <int R>
+__attribute__((target("avx2,fma"))) void small_m_rows_avx2(bool trans_b, int N, int K, float alpha,
+                                                           const float* const* a, const float* B, int ldb, float beta,
+                                                           float* C, int ldc) {
+  if (!trans_b) {
+    for (int j = 0; j < N; j += 16) axpy_block_avx2<R>(K, a, B, ldb, j, std::min(16, N - j), alpha, beta, C, ldc);
+    return;
+  }
+  constexpr int JB = R <= 2 ? 4 : 2;  // R * JB accumulators (<= 8 of the 16 ymm registers)
+  float out[R * JB];
+  int j = 0;
+  for (; j + JB <= N; j += JB) {
+    dot_block_avx2<R, JB>(K, a, B, ldb, j, out);
+    for (int r = 0; r < R; ++r)
+      for (int jj = 0; jj < JB; ++jj) {
+        float* c = C + static_cast<long>(r) * ldc + j + jj;
+        *c = scaled(out[r * JB + jj], alpha, beta, c);
+      }
+  }
+  for (; j < N; ++j) {
+    dot_block_avx2<R, 1>(K, a, B, ldb, j, out);
+    for (int r = 0; r < R; ++r) {
+      float* c = C + static_cast<long>(r) * ldc + j;
+      *c = scaled(out[r], alpha, beta, c);
+    }
+  }
+}
+
+void small_m_avx2(bool trans_b, int m, int N, int K, float alpha, const float* const* a, const float* B, int ldb,
+                  float beta, float* C, int ldc) {
+  switch (m) {
+    case 1: return small_m_rows_avx2<1>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+    case 2: return small_m_rows_avx2<2>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+    case 3: return small_m_rows_avx2<3>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+    default: return small_m_rows_avx2<4>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+  }
+}
+
+// ---- AVX-512 (16 lanes): the same two kernels, masks instead of mask vectors ----
+inline __mmask16 first_lanes_avx512(int n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : n <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << n) - 1);
+}
+
+// Sum of the 16 lanes by shuffles. The maskz forms with every lane on: GCC 12 warns about the
+// undefined operand inside _mm512_reduce_add_ps and the unmasked shuffles.
+__attribute__((target("avx512f"))) inline float hsum_avx512(__m512 v) {
+  const __mmask16 all = 0xffff;
+  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(all, v, v, 0x4E));  // swap 256-bit halves
+  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(all, v, v, 0xB1));  // swap 128-bit quarters
+  v = _mm512_add_ps(v, _mm512_maskz_permute_ps(all, v, 0x4E));        // swap pairs within a quarter
+  v = _mm512_add_ps(v, _mm512_maskz_permute_ps(all, v, 0xB1));        // swap neighbours
+  return _mm512_cvtss_f32(v);
+}
+
+template <int R, int JB>
+__attribute__((target("avx512f"))) void dot_block_avx512(int K, const float* const* a, const float* B, int ldb, int j0,
+                                                         float* out) {
+  __m512 acc[R][JB];
+  const float* b[JB];
+#pragma GCC unroll 4
+  for (int jj = 0; jj < JB; ++jj) b[jj] = B + static_cast<long>(j0 + jj) * ldb;
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) acc[r][jj] = _mm512_setzero_ps();
+  for (int p = 0; p < K; p += 16) {
+    const __mmask16 mask = first_lanes_avx512(K - p);
+    __m512 bv[JB];
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) bv[jj] = _mm512_maskz_loadu_ps(mask, b[jj] + p);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_maskz_loadu_ps(mask, a[r] + p);
+#pragma GCC unroll 4
+      for (int jj = 0; jj < JB; ++jj) acc[r][jj] = _mm512_fmadd_ps(av, bv[jj], acc[r][jj]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) out[r * JB + jj] = hsum_avx512(acc[r][jj]);
+}
+
+template <int R>
+__attribute__((target("avx512f"))) void axpy_block_avx512(int K, const float* const* a, const float* B, int ldb,
+                                                          int j0, int n, float alpha, float beta, float* C, int ldc) {
+  const __mmask16 m0 = first_lanes_avx512(n), m1 = first_lanes_avx512(n - 16);
+  __m512 acc[R][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int p = 0; p < K; ++p) {
+    const float* brow = B + static_cast<long>(p) * ldb + j0;
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, brow), b1 = _mm512_maskz_loadu_ps(m1, brow + 16);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r][p]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int r = 0; r < R; ++r) {
+    float* c = C + static_cast<long>(r) * ldc + j0;
+    for (int h = 0; h < 2; ++h) {
+      const __mmask16 mask = h == 0 ? m0 : m1;
+      __m512 v = _mm512_mul_ps(va, acc[r][h]);
+      if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, c + 16 * h), v);
+      _mm512_mask_storeu_ps(c + 16 * h, mask, v);
+    }
+  }
+}
+
+template <int R>
+__attribute__((target("avx512f"))) void small_m_rows_avx512(bool trans_b, int N, int K, float alpha,
+                                                            const float* const* a, const float* B, int ldb, float beta,
+                                                            float* C, int ldc) {
+  if (!trans_b) {
+    for (int j = 0; j < N; j += 32) axpy_block_avx512<R>(K, a, B, ldb, j, std::min(32, N - j), alpha, beta, C, ldc);
+    return;
+  }
+  constexpr int JB = 4;  // R * JB <= 16 accumulators of the 32 zmm registers
+  float out[R * JB];
+  int j = 0;
+  for (; j + JB <= N; j += JB) {
+    dot_block_avx512<R, JB>(K, a, B, ldb, j, out);
+    for (int r = 0; r < R; ++r)
+      for (int jj = 0; jj < JB; ++jj) {
+        float* c = C + static_cast<long>(r) * ldc + j + jj;
+        *c = scaled(out[r * JB + jj], alpha, beta, c);
+      }
+  }
+  for (; j < N; ++j) {
+    dot_block_avx512<R, 1>(K, a, B, ldb, j, out);
+    for (int r = 0; r < R; ++r) {
+      float* c = C + static_cast<long>(r) * ldc + j;
+      *c = scaled(out[r], alpha, beta, c);
+    }
+  }
+}
+
+void small_m_avx512(bool trans_b, int m, int N, int K, float alpha, const float* const* a, const float* B, int ldb,
+                    float beta, float* C, int ldc) {
+  switch (m) {
+    case 1: return small_m_rows_avx512<1>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+    case 2: return small_m_rows_avx512<2>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+    case 3: return small_m_rows_avx512<3>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+    default: return small_m_rows_avx512<4>(trans_b, N, K, alpha, a, B, ldb, beta, C, ldc);
+  }
+}
+#endif
+
 struct KernelSpec {
   int mr, nr;
   MicroKernel kernel;
+  SmallMKernel small_m;  // M <= kSmallM
 };
 
 KernelSpec kernel_for(GemmLevel level) {
   switch (level) {
 #ifdef MD_GEMM_X86
     case GemmLevel::avx512:
-      return {kAvx512MR, kAvx512NR, kernel_avx512};
+      return {kAvx512MR, kAvx512NR, kernel_avx512, small_m_avx512};
     case GemmLevel::avx2:
-      return {kAvx2MR, kAvx2NR, kernel_avx2};
+      return {kAvx2MR, kAvx2NR, kernel_avx2, small_m_avx2};
 #endif
     default:
-      return {kScalarMR, kScalarNR, kernel_scalar};
+      return {kScalarMR, kScalarNR, kernel_scalar, small_m_scalar};
   }
 }
 
@@ -251,6 +536,22 @@ void sgemm_blocked(const KernelSpec& spec, bool trans_a, bool trans_b, int M, in
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.0f) {
     scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  if (M <= kSmallM && K <= kSmallMMaxK) {
+    // op(A)'s rows as pointers to K contiguous floats; a transposed A is gathered first (M*K
+    // floats, small next to the N*K of B the packing path would copy).
+    thread_local std::vector<float> a_rows_buf;
+    const float* a_rows[kSmallM];
+    if (!trans_a) {
+      for (int i = 0; i < M; ++i) a_rows[i] = A + static_cast<long>(i) * lda;
+    } else {
+      a_rows_buf.resize(static_cast<std::size_t>(M) * K);
+      for (int p = 0; p < K; ++p)
+        for (int i = 0; i < M; ++i) a_rows_buf[static_cast<std::size_t>(i) * K + p] = A[static_cast<long>(p) * lda + i];
+      for (int i = 0; i < M; ++i) a_rows[i] = a_rows_buf.data() + static_cast<std::size_t>(i) * K;
+    }
+    spec.small_m(trans_b, M, N, K, alpha, a_rows, B, ldb, beta, C, ldc);
     return;
   }
   const int mr = spec.mr, nr = spec.nr;

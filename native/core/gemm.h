@@ -9,7 +9,9 @@
 // shard per thread), which scales better than splitting small matrices. It is a
 // cache-blocked, panel-packing GEMM (the GotoBLAS/BLIS scheme) with a register
 // micro-kernel chosen at run time from md::cpu_features(): AVX-512, AVX2+FMA,
-// or a portable scalar one.
+// or a portable scalar one. For M <= 4 (and K <= 4096) it skips the packing and
+// reads B in place (dot-product or axpy kernels at the same level): packing B
+// per call cost as much as the multiply at batch 1 (a GRU step at batch 1).
 #pragma once
 
 namespace md {
