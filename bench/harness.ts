@@ -10,6 +10,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -81,16 +83,31 @@ export interface Peer {
  * Times peers side by side: one warm-up pass each, then `repetitions` rounds in
  * which every peer runs once (round-robin, so load spikes hit all peers alike).
  * Returns each peer's pass times in seconds.
+ *
+ * settle: before each timed pass, collect garbage and let the event loop turn
+ * (untimed). Without it, work the previous peers left behind is billed to the
+ * first peer that awaits: N-API finalizers of collected objects (e.g. the
+ * thousands of `tokenizers` Encoding wrappers) and other deferred tasks run only
+ * when the loop turns, which synchronous peers never let it do. Measured: a
+ * 45-85 ms stall in the one async peer's pass, 3-10x its real time.
  */
-export async function timePeers(peers: Peer[], repetitions: number, log: (line: string) => void = () => {}): Promise<Map<string, number[]>> {
+export async function timePeers(
+  peers: Peer[],
+  repetitions: number,
+  log: (line: string) => void = () => {},
+  settle = false,
+): Promise<Map<string, number[]>> {
   const times = new Map<string, number[]>(peers.map((p) => [p.name, []]));
+  const settleNow = settle ? settler() : async () => {};
   for (const peer of peers) {
+    await settleNow();
     const t0 = process.hrtime.bigint();
     await peer.run();
     log(`  warm-up ${peer.name}: ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2)} s`);
   }
   for (let rep = 0; rep < repetitions; rep++) {
     for (const peer of peers) {
+      await settleNow();
       const t0 = process.hrtime.bigint();
       await peer.run();
       times.get(peer.name)!.push(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -98,6 +115,19 @@ export async function timePeers(peers: Peer[], repetitions: number, log: (line: 
     log(`  round ${rep + 1}/${repetitions} done`);
   }
   return times;
+}
+
+/** A full garbage collection, then two turns of the event loop so the finalizers it queued run. */
+function settler(): () => Promise<void> {
+  // gc() without --expose-gc on the command line: turn the flag on, then fetch gc from a fresh context.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return async () => {
+    gc();
+    await turn();
+    await turn();
+  };
 }
 
 /** A fixed-width text table; numbers right-aligned. */
