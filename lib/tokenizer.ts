@@ -150,7 +150,9 @@ export class Tokenizer {
     const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
     if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
     const native = this.native;
-    const callerStack = new Error().stack ?? '';
+    // The caller's frames are captured now but formatted only if the call fails: reading .stack
+    // formats it, which with source maps on (tsx, --enable-source-maps) costs ~0.05-0.1 ms a call.
+    const caller = new Error();
     // Slices are joined (copied) on this thread now; the tokenizing runs on the workers.
     const slices = sliceTexts(texts);
     try {
@@ -163,7 +165,7 @@ export class Tokenizer {
       return stitch(parts, texts.length, maxLength);
     } catch (err) {
       // The native rejection has no JS frames: add the caller's.
-      if (err instanceof Error) err.stack = `${err.stack}\n    --- encodeBatchAsync called from ---\n${callerStack.split('\n').slice(2).join('\n')}`;
+      if (err instanceof Error) err.stack = `${err.stack}\n    --- encodeBatchAsync called from ---\n${(caller.stack ?? '').split('\n').slice(2).join('\n')}`;
       throw err;
     }
   }
