@@ -21,6 +21,7 @@ import { createWasmBackend } from './backends/wasm';
 import { ModelFolder, readModelFolder } from './model-folder';
 import { describe, NativeStudent, rawStudent, StudentKind } from './student';
 import { readVocabFile } from './vocab';
+import { joinTexts, sliceTexts } from './joined-texts';
 
 export type { ClassifierBackend } from './backends/registry';
 
@@ -51,9 +52,6 @@ export interface PredictCallOptions {
   /** Also return the K most probable classes per text. */
   topK?: number;
 }
-
-/** Joined-string slices stay well under V8's maximum string length (~2^29 UTF-16 units). */
-const MAX_JOINED_UNITS = 1 << 26;
 
 /** The registry Classifier.load() resolves from: native first, the WASM fallback second. */
 export const defaultBackends = new BackendRegistry();
@@ -244,33 +242,6 @@ function checkTopK(options: unknown, C: number): number | undefined {
     throw new TypeError(`Expected positive integer for options.topK but received ${describe(topK)}`);
   }
   return Math.min(topK, C);
-}
-
-function sliceTexts(texts: string[]): [number, number][] {
-  const slices: [number, number][] = [];
-  let from = 0;
-  let units = 0;
-  for (let i = 0; i < texts.length; i++) {
-    if (units + texts[i].length > MAX_JOINED_UNITS && i > from) {
-      slices.push([from, i]);
-      from = i;
-      units = 0;
-    }
-    units += texts[i].length;
-  }
-  slices.push([from, texts.length]);
-  return slices;
-}
-
-function joinTexts(texts: string[], from: number, to: number): [string, Uint32Array] {
-  const offsets = new Uint32Array(to - from + 1);
-  let at = 0;
-  for (let i = from; i < to; i++) {
-    at += texts[i].length;
-    offsets[i - from + 1] = at;
-  }
-  const joined = from === 0 && to === texts.length ? texts.join('') : texts.slice(from, to).join('');
-  return [joined, offsets];
 }
 
 function concat(parts: Float32Array[]): Float32Array {

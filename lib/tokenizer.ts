@@ -12,6 +12,7 @@
 import { AddonLoadError, loadAddon, type NativeWordPieceTokenizer } from './binding';
 import { readVocabFile, UNK_TOKEN } from './vocab';
 import { decodeWordPieceTokens, SPECIAL_TOKENS, WordPieceTokenizer } from './wordpiece';
+import { DEFAULT_MAX_JOINED_UNITS, joinTexts, sliceTexts } from './joined-texts';
 
 export interface TokenizerOptions {
   /** Lower-case and strip accents (uncased BERT). Default true. */
@@ -47,7 +48,7 @@ export interface DecodeOptions {
  * Largest joined batch (UTF-16 units) handed to the addon at once: V8 strings stop at about 2^29
  * units, so bigger batches go over in slices (results are stitched together here).
  */
-let maxJoinedUnits = 1 << 26;
+let maxJoinedUnits = DEFAULT_MAX_JOINED_UNITS;
 
 /** @internal Lowers the slice size so tests can exercise the stitching; returns the old value. */
 export function setMaxJoinedUnitsForTests(units: number): number {
@@ -154,7 +155,7 @@ export class Tokenizer {
     // formats it, which with source maps on (tsx, --enable-source-maps) costs ~0.05-0.1 ms a call.
     const caller = new Error();
     // Slices are joined (copied) on this thread now; the tokenizing runs on the workers.
-    const slices = sliceTexts(texts);
+    const slices = sliceTexts(texts, maxJoinedUnits);
     try {
       const parts = await Promise.all(
         slices.map(([from, to]) => {
@@ -229,43 +230,11 @@ export class Tokenizer {
     maxLength: number,
     run: (joined: string, offsets: Uint32Array) => { ids: Int32Array; lengths: Int32Array },
   ): BatchEncoding {
-    const parts = sliceTexts(texts).map(([from, to]) => run(...joinTexts(texts, from, to)));
+    const parts = sliceTexts(texts, maxJoinedUnits).map(([from, to]) => run(...joinTexts(texts, from, to)));
     return stitch(parts, texts.length, maxLength);
   }
 }
 
-// ---- moving texts to the addon ----------------------------------------------------------
-// Why one joined string: the addon copies it out once as UTF-16 (a memcpy) and converts each text
-// to UTF-8 on its worker threads. Fetching each string separately (napi_get_value_string_utf8)
-// was measured slower on the calling thread (numbers in native/addon/tokenizer_wrap.cc).
-
-/** [from, to) ranges of texts whose joined length stays under maxJoinedUnits (one long text may exceed it alone). */
-function sliceTexts(texts: string[]): [number, number][] {
-  const slices: [number, number][] = [];
-  let from = 0;
-  let units = 0;
-  for (let i = 0; i < texts.length; i++) {
-    if (units + texts[i].length > maxJoinedUnits && i > from) {
-      slices.push([from, i]);
-      from = i;
-      units = 0;
-    }
-    units += texts[i].length;
-  }
-  slices.push([from, texts.length]);
-  return slices;
-}
-
-function joinTexts(texts: string[], from: number, to: number): [string, Uint32Array] {
-  const offsets = new Uint32Array(to - from + 1);
-  let at = 0;
-  for (let i = from; i < to; i++) {
-    at += texts[i].length;
-    offsets[i - from + 1] = at;
-  }
-  const joined = from === 0 && to === texts.length ? texts.join('') : texts.slice(from, to).join('');
-  return [joined, offsets];
-}
 
 function stitch(parts: { ids: Int32Array; lengths: Int32Array }[], n: number, maxLength: number): BatchEncoding {
   if (parts.length === 1) return { ids: parts[0].ids, lengths: parts[0].lengths, maxLength };
