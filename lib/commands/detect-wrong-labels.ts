@@ -5,6 +5,7 @@
  * and the progress bar go to stderr; the summary goes to stdout.
  */
 import type { CommandSpec, ParsedArgs } from './args';
+import { withInterruptSignal } from './interrupt';
 
 export const detectWrongLabelsCommand: CommandSpec = {
   name: 'detect-wrong-labels',
@@ -32,22 +33,13 @@ async function runDetect(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
   // Loaded here: `--help` must work where the addon cannot load.
   const { detectWrongLabels, formatDetectionSummary } = require('../labels/detect') as typeof import('../labels/detect');
-  const controller = new AbortController();
-  const stop = () => {
-    process.stderr.write('model-distill: stopping after the current batch (Ctrl-C again to quit at once)\n');
-    process.removeListener('SIGINT', stop);
-    controller.abort();
-  };
-  process.on('SIGINT', stop);
-  try {
+  await withInterruptSignal(async (signal) => {
     const report = await detectWrongLabels(configPath, uniqid, {
       log: (line) => process.stderr.write(`${line}\n`),
       progress: process.stderr,
-      signal: controller.signal,
+      signal,
     });
     process.stdout.write(formatDetectionSummary(report));
-  } finally {
-    process.removeListener('SIGINT', stop);
-  }
+  });
   return 0;
 }

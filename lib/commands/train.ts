@@ -5,6 +5,7 @@
  * the run folder, so scripts can capture it.
  */
 import type { CommandSpec, ParsedArgs } from './args';
+import { withInterruptSignal } from './interrupt';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -32,22 +33,13 @@ async function runTrain(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
   // Loaded here: `--help` must work where the addon cannot load.
   const { trainFromConfig } = require('../pipeline/train') as typeof import('../pipeline/train');
-  const controller = new AbortController();
-  const stop = () => {
-    process.stderr.write('model-distill: stopping after the current batch (Ctrl-C again to quit at once)\n');
-    process.removeListener('SIGINT', stop);
-    controller.abort();
-  };
-  process.on('SIGINT', stop);
-  try {
+  await withInterruptSignal(async (signal) => {
     const summary = await trainFromConfig(configPath, uniqid, {
       log: (line) => process.stderr.write(`${line}\n`),
       progress: process.stderr,
-      signal: controller.signal,
+      signal,
     });
     process.stdout.write(`${summary.runDir}\n`);
-  } finally {
-    process.removeListener('SIGINT', stop);
-  }
+  });
   return 0;
 }
