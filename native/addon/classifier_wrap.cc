@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer_wrap.h"
 #include "trainer.h"
 #include "wordpiece_tokenizer.h"
 
@@ -171,21 +172,7 @@ ClassifierWrap::ClassifierWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   if (max_length_ < (add_special_tokens_ ? 3 : 1))
     throw Napi::RangeError::New(env, "maxLength " + std::to_string(max_length_) + " is too small");
 
-  Napi::Array tokens = info[0].As<Napi::Array>();
-  std::vector<std::string> vocab;
-  vocab.reserve(tokens.Length());
-  for (uint32_t i = 0; i < tokens.Length(); ++i) {
-    Napi::Value token = tokens.Get(i);
-    if (!token.IsString()) throw Napi::TypeError::New(env, "tokens[" + std::to_string(i) + "] is not a string");
-    vocab.push_back(token.As<Napi::String>().Utf8Value());
-  }
-  md::WordPieceOptions options;
-  options.lowercase = info[1].As<Napi::Boolean>().Value();
-  try {
-    tokenizer_ = std::make_shared<const md::WordPieceTokenizer>(std::move(vocab), options);
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+  tokenizer_ = TokenizerFromJs(env, info[0].As<Napi::Array>(), info[1].As<Napi::Boolean>().Value());
   // The model's embedding rows are the vocab's ids, and its padding row is 0: check both now
   // rather than read outside the tables (or treat real tokens as padding) later.
   const std::size_t V = static_cast<std::size_t>(student_->model->vocab_size());

@@ -146,7 +146,10 @@ TokenizerWrap::TokenizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsBoolean()) {
     throw Napi::TypeError::New(env, "new WordPieceTokenizer(tokens: string[], lowercase: boolean)");
   }
-  Napi::Array tokens = info[0].As<Napi::Array>();
+  tokenizer_ = TokenizerFromJs(env, info[0].As<Napi::Array>(), info[1].As<Napi::Boolean>().Value());
+}
+
+std::shared_ptr<const md::WordPieceTokenizer> TokenizerFromJs(Napi::Env env, const Napi::Array& tokens, bool lowercase) {
   std::vector<std::string> vocab;
   vocab.reserve(tokens.Length());
   for (std::uint32_t i = 0; i < tokens.Length(); ++i) {
@@ -155,9 +158,9 @@ TokenizerWrap::TokenizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     vocab.push_back(token.As<Napi::String>().Utf8Value());
   }
   md::WordPieceOptions options;
-  options.lowercase = info[1].As<Napi::Boolean>().Value();
+  options.lowercase = lowercase;
   try {
-    tokenizer_ = std::make_shared<const md::WordPieceTokenizer>(std::move(vocab), options);
+    return std::make_shared<const md::WordPieceTokenizer>(std::move(vocab), options);
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }

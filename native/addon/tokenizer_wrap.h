@@ -32,6 +32,10 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
   std::shared_ptr<const md::WordPieceTokenizer> tokenizer_;
 };
 
+// Builds the native tokenizer from a JS array of vocab tokens (index = id); shared by
+// TokenizerWrap and ClassifierWrap so both read and check the vocabulary the same way.
+std::shared_ptr<const md::WordPieceTokenizer> TokenizerFromJs(Napi::Env env, const Napi::Array& tokens, bool lowercase);
+
 // Adds the WordPieceTokenizer class and countInvalidUtf8() to the addon's exports.
 void RegisterTokenizer(Napi::Env env, Napi::Object exports);
 
