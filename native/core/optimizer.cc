@@ -115,6 +115,22 @@ Adam::Adam(std::vector<Parameter*> params, const OptimizerOptions& options)
   }
 }
 
+void Adam::restore_state(std::vector<Tensor> first, std::vector<Tensor> second, int64_t steps) {
+  if (first.size() != params_.size() || second.size() != params_.size())
+    throw std::invalid_argument("Adam::restore_state: " + std::to_string(first.size()) + " / " +
+                                std::to_string(second.size()) + " moment tensors for " +
+                                std::to_string(params_.size()) + " parameters");
+  for (std::size_t p = 0; p < params_.size(); ++p)
+    if (first[p].shape != params_[p]->value.shape || second[p].shape != params_[p]->value.shape)
+      throw std::invalid_argument("Adam::restore_state: moments of " + params_[p]->name + " have shape " +
+                                  first[p].shape_string() + " / " + second[p].shape_string() + ", parameter " +
+                                  params_[p]->value.shape_string());
+  if (steps < 0) throw std::invalid_argument("Adam::restore_state: negative step count " + std::to_string(steps));
+  m_ = std::move(first);
+  v_ = std::move(second);
+  steps_ = steps;
+}
+
 namespace {
 
 struct AdamScalars {

@@ -85,6 +85,10 @@ class Adam {
   // Moment buffers, exposed for tests and for saving a checkpoint later.
   const std::vector<Tensor>& first_moments() const { return m_; }
   const std::vector<Tensor>& second_moments() const { return v_; }
+  // Resumes from a checkpoint: moments (same order and shapes as the
+  // parameters) and the number of updates already done (bias correction).
+  // Throws std::invalid_argument naming the first tensor that does not match.
+  void restore_state(std::vector<Tensor> first, std::vector<Tensor> second, int64_t steps);
 
  private:
   std::vector<Parameter*> params_;
