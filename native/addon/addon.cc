@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "classifier_wrap.h"
+#include "mlm_pretrainer_wrap.h"
 #include "student_wrap.h"
 #include "tokenizer_wrap.h"
 #include "version.h"
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   md_addon::RegisterTokenizer(env, exports);
   md_addon::RegisterStudent(env, exports);
   md_addon::RegisterClassifier(env, exports);
+  md_addon::RegisterMlmPretrainer(env, exports);
   return exports;
 }
 
