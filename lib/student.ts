@@ -58,6 +58,10 @@ export interface TransformerSpec {
   /** BERT's [CLS] pooler (dense + tanh) before the classifier. */
   pooler: boolean;
   seed: number;
+  /** Segment (token type) embedding rows; default 2 (BERT). Set by checkpoint imports (ERNIE 3.0 has 4). */
+  typeVocabSize?: number;
+  /** LayerNorm epsilon; default 1e-12 (BERT). Set by checkpoint imports (ERNIE uses 1e-5). */
+  layerNormEps?: number;
 }
 
 export type StudentSpec = TextCnnSpec | GruSpec | TransformerSpec;
@@ -474,7 +478,11 @@ function checkTransformerSpec(spec: Record<string, unknown>, vocabSize: number, 
   const dropout = checkNumber(spec.dropout, 'spec.dropout', 0, 0.999999, '[0, 1)');
   if (typeof spec.pooler !== 'boolean') throw new TypeError(`Expected boolean for spec.pooler but received ${describe(spec.pooler)}`);
   const seed = checkInteger(spec.seed, 'spec.seed', 0, 'non-negative integer');
-  return { kind: 'transformer', vocabSize, numClasses, hidden, layers, heads, intermediate, maxPositions, dropout, pooler: spec.pooler, seed };
+  const out: TransformerSpec = { kind: 'transformer', vocabSize, numClasses, hidden, layers, heads, intermediate, maxPositions, dropout, pooler: spec.pooler, seed };
+  // Optional fields stay absent when not given, so specs (and fingerprints of them) written before they existed are unchanged.
+  if (spec.typeVocabSize !== undefined) out.typeVocabSize = checkInteger(spec.typeVocabSize, 'spec.typeVocabSize', 1);
+  if (spec.layerNormEps !== undefined) out.layerNormEps = checkNumber(spec.layerNormEps, 'spec.layerNormEps', Number.MIN_VALUE, 1, '(0, 1]');
+  return out;
 }
 
 /** Checks the layout of encoded rows; token ids and lengths are range-checked by the addon. */

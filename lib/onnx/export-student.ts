@@ -29,7 +29,8 @@ import * as path from 'path';
 
 import { ModelFolder, readModelFolder } from '../model-folder';
 import { GruSpec, TextCnnSpec } from '../student';
-import { DataType, encodeModel, floatTensor, GraphDef, int64Tensor, NodeDef, TensorDef } from './proto';
+import { GraphBuilder } from './graph-builder';
+import { DataType, encodeModel, floatTensor, GraphDef, int64Tensor } from './proto';
 import { readSafetensors, SafeTensor } from './safetensors-reader';
 
 export const ONNX_OPSET = 17;
@@ -204,32 +205,4 @@ function weightGetter(folder: ModelFolder, weights: Map<string, SafeTensor>): We
     }
     return t.data;
   };
-}
-
-// ---- a tiny graph builder -----------------------------------------------------------------------
-
-class GraphBuilder {
-  readonly nodes: NodeDef[] = [];
-  readonly initializers: TensorDef[] = [];
-  private counter = 0;
-
-  constant(t: TensorDef): string {
-    this.initializers.push(t);
-    return t.name;
-  }
-
-  /** Adds a node with one output (auto-named unless given) and returns that output's name. */
-  add(opType: string, inputs: string[], options: { outputs?: string[]; attributes?: NodeDef['attributes'] } = {}): string {
-    const outputs = options.outputs ?? [`${opType.toLowerCase()}_${this.counter}`];
-    this.nodes.push({ opType, inputs, outputs, name: `${opType}_${this.counter++}`, attributes: options.attributes });
-    return outputs[0];
-  }
-
-  /** Adds a node with `count` outputs, all but the last left unnamed (= not computed), and returns their names. */
-  addMulti(opType: string, inputs: string[], count: number, attributes: NodeDef['attributes']): string[] {
-    const id = this.counter++;
-    const outputs = Array.from({ length: count }, (_, i) => (i === count - 1 ? `${opType.toLowerCase()}_${id}_out${i}` : ''));
-    this.nodes.push({ opType, inputs, outputs, name: `${opType}_${id}`, attributes });
-    return outputs;
-  }
 }

@@ -107,6 +107,10 @@ md::StudentSpec read_spec(Napi::Env env, Napi::Object object) {
     c.dropout = static_cast<float>(number_field(env, object, "dropout"));
     c.attention_dropout = c.dropout;
     c.pooler = object.Get("pooler").ToBoolean().Value();
+    // Optional, for imported checkpoints (lib/pipeline/checkpoint-import.ts); absent =
+    // BERT's 2 segment types and LayerNorm eps 1e-12 (TransformerConfig's defaults).
+    if (!object.Get("typeVocabSize").IsUndefined()) c.type_vocab_size = int_field(env, object, "typeVocabSize");
+    if (!object.Get("layerNormEps").IsUndefined()) c.layer_norm_eps = static_cast<float>(number_field(env, object, "layerNormEps"));
   }
   return spec;
 }
