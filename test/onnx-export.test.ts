@@ -174,7 +174,7 @@ describe('ONNX export', () => {
       assert.match(noOut.stderr, /--onnx/);
       const teacher = run(['export', config, 'r1', '--model', 'teacher', '--onnx', path.join(tmp, 'cli', 't.onnx')]);
       assert.equal(teacher.status, 1);
-      assert.match(teacher.stderr, /teacher is not available yet/);
+      assert.match(teacher.stderr, /no teacher in run "r1"/);
       const missing = run(['export', config, 'r9', '--onnx', path.join(tmp, 'cli', 'x.onnx')]);
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /no run "r9"/);

@@ -17,7 +17,45 @@ export interface SafeTensor {
 
 const ELEMENT_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
-export function readSafetensors(file: string): Map<string, SafeTensor> {
+/** One tensor's entry in the header (what readSafetensorsIndex lists without reading any data). */
+export interface SafeTensorEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+/**
+ * The tensors a safetensors file holds (name, dtype, shape), from its header alone: cheap for a
+ * large checkpoint, and it lists tensors of dtypes readSafetensors cannot convert (I64 buffers).
+ */
+export function readSafetensorsIndex(file: string): SafeTensorEntry[] {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) throw new Error(`${file}: truncated (${size} bytes; a safetensors file starts with an 8-byte header length)`);
+    const head = Buffer.alloc(8);
+    fs.readSync(fd, head, 0, 8, 0);
+    const headerLength = head.readBigUInt64LE(0);
+    if (headerLength > BigInt(size - 8)) throw new Error(`${file}: header length ${headerLength} runs past the end of the file (${size} bytes)`);
+    const json = Buffer.alloc(Number(headerLength));
+    fs.readSync(fd, json, 0, json.length, 8);
+    let header: unknown;
+    try {
+      header = JSON.parse(json.toString('utf8'));
+    } catch (err) {
+      throw new Error(`${file}: header is not valid JSON (${(err as Error).message})`);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${file}: header is not a JSON object`);
+    return Object.entries(header as Record<string, { dtype?: unknown; shape?: unknown }>)
+      .filter(([name]) => name !== '__metadata__')
+      .map(([name, e]) => ({ name, dtype: String(e?.dtype), shape: Array.isArray(e?.shape) ? (e.shape as number[]).slice() : [] }));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads every tensor of `file`, or only those `keep` accepts (the others are not checked or converted). */
+export function readSafetensors(file: string, keep?: (name: string) => boolean): Map<string, SafeTensor> {
   const bytes = fs.readFileSync(file);
   if (bytes.length < 8) throw new Error(`${file}: truncated (${bytes.length} bytes; a safetensors file starts with an 8-byte header length)`);
   const headerLength = bytes.readBigUInt64LE(0);
@@ -35,7 +73,7 @@ export function readSafetensors(file: string): Map<string, SafeTensor> {
   const dataLength = bytes.length - dataStart;
   const out = new Map<string, SafeTensor>();
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') continue;
+    if (name === '__metadata__' || (keep !== undefined && !keep(name))) continue;
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const where = `${file}: tensor ${JSON.stringify(name)}`;
     if (typeof e !== 'object' || e === null) throw new Error(`${where}: entry is not an object`);
@@ -59,11 +97,14 @@ export function readSafetensors(file: string): Map<string, SafeTensor> {
   return out;
 }
 
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function toFloat32(bytes: Buffer, at: number, count: number, dtype: string): Float32Array {
   const out = new Float32Array(count);
   switch (dtype) {
     case 'F32':
-      for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(at + 4 * i);
+      if (HOST_IS_LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(at, at + 4 * count)); // one copy, not count calls (checkpoints are big)
+      else for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(at + 4 * i);
       break;
     case 'F64':
       for (let i = 0; i < count; i++) out[i] = bytes.readDoubleLE(at + 8 * i);

@@ -14,7 +14,13 @@
  *           Its rows are [CLS] pieces [SEP] over the students' vocabulary.
  *           A rerun whose teacher settings and data are unchanged reuses the
  *           saved teacher (its training info holds a fingerprint of both).
- * Masked-LM pre-training, checkpoint import and ONNX teachers are not here yet.
+ *           With [teacher] init_checkpoint = folder it starts instead from a
+ *           pretrained BERT/ERNIE checkpoint (checkpoint-import.ts): the
+ *           checkpoint's architecture, weights and vocab.txt (its rows are then
+ *           [CLS] pieces [SEP] over that vocabulary), a fresh classifier head.
+ *   onnx    a classifier exported elsewhere, run in onnxruntime-node
+ *           (onnx-teacher.ts) with its own vocab.txt; nothing is trained.
+ * Masked-LM pre-training is not here yet.
  *
  * Soft labels: the teacher's logits for every train text and pool text, read
  * from / written to the soft-label cache (soft-label-cache.ts) in the run
@@ -28,12 +34,13 @@ import { configProblem, type Config } from '../config';
 import { newPoolStats, streamLineBatches } from '../data';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
 import type { EncodedRows, NativeStudent, StudentTrainOptions, TransformerSpec } from '../student';
+import type { Tokenizer } from '../tokenizer';
 import { fillEmptyRows, type PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import { fileSha256, SoftLabelCache, textKey } from './soft-label-cache';
 
 /** The teacher kinds this version can run. */
-const IMPLEMENTED_TEACHERS: ReadonlySet<string> = new Set(['none', 'native']);
+const IMPLEMENTED_TEACHERS: ReadonlySet<string> = new Set(['none', 'native', 'onnx']);
 const TEACHER_ISSUE: Record<string, string> = { onnx: 'issues 4 and 5' };
 
 export const TEACHER_DIR = 'teacher';
@@ -62,15 +69,12 @@ export function checkTeacherSupported(config: Config): void {
   if (t.kind === 'native' && t.pretrain === 'mlm') {
     throw configProblem(config, 'teacher', 'pretrain', '= mlm (masked-LM pre-training) is not implemented yet (issue 4); set pretrain = none');
   }
-  if (t.kind === 'native' && t.init_checkpoint !== null) {
-    throw configProblem(config, 'teacher', 'init_checkpoint', 'is not implemented yet (checkpoint import, issue 4); remove it to fine-tune from random weights');
-  }
 }
 
 /** Where the teacher came from; recorded in run.json and in each distilled student's folder. */
 export interface TeacherIdentity {
-  kind: 'native';
-  /** sha256 of the teacher's weights.safetensors: the key of its soft-label cache. */
+  kind: 'native' | 'onnx';
+  /** sha256 of the teacher's weights.safetensors (onnx: of the .onnx file): the key of its soft-label cache. */
   weightsSha256: string;
   dir: string;
   /** true when an earlier run's teacher with the same fingerprint was loaded instead of training. */
@@ -79,14 +83,22 @@ export interface TeacherIdentity {
   fingerprint: string;
   evalAccuracy: number | null;
   bestEpoch: number;
-  parameters: number;
+  /** null for an ONNX teacher (not counted). */
+  parameters: number | null;
+}
+
+/** What scores the texts: the native transformer (NativeStudent) or an OnnxTeacher (onnx-teacher.ts). */
+export interface TeacherModel {
+  predictLogits(rows: EncodedRows, options: { threads?: number; batchSize?: number }): Promise<Float32Array>;
 }
 
 export interface Teacher {
   identity: TeacherIdentity;
-  model: NativeStudent;
+  model: TeacherModel;
   /** Teacher rows: [CLS] pieces [SEP], at most this many ids. */
   maxLength: number;
+  /** The teacher's tokenizer: the students' one, or a checkpoint's / ONNX model's vocab.txt. */
+  tokenizer: Tokenizer;
 }
 
 export interface SoftTargets {
@@ -138,9 +150,9 @@ export function teacherTrainOptions(config: Config): StudentTrainOptions {
   };
 }
 
-/** Teacher tokenisation: [CLS] pieces [SEP], the students' vocabulary and case folding. */
-async function encodeForTeacher(data: PreparedData, texts: string[], maxLength: number): Promise<EncodedRows> {
-  const enc = await data.tokenizer.encodeBatchAsync(texts, { maxLength, addSpecialTokens: true });
+/** Teacher tokenisation: [CLS] pieces [SEP] with the teacher's tokenizer. */
+async function encodeForTeacher(tokenizer: Tokenizer, texts: string[], maxLength: number): Promise<EncodedRows> {
+  const enc = await tokenizer.encodeBatchAsync(texts, { maxLength, addSpecialTokens: true });
   return { ids: enc.ids, lengths: enc.lengths, maxLength: enc.maxLength };
 }
 
@@ -160,11 +172,25 @@ export async function teacherStep(
     log.info('teacher: none ([teacher] kind = none); the students train on the labelled data alone');
     return null;
   }
+  if (config.teacher.kind === 'onnx') {
+    const { onnxTeacherStep } = require('./onnx-teacher') as typeof import('./onnx-teacher');
+    return onnxTeacherStep(config, data, log);
+  }
   const { NativeStudent } = require('../student') as typeof import('../student');
   const { saveModelFolder, loadStudentFromFolder } = require('../model-folder') as typeof import('../model-folder');
-
+  const { checkpointRecord, describeCheckpoint, loadCheckpointWeights, readCheckpoint } = require('./checkpoint-import') as typeof import('./checkpoint-import');
+  const { Tokenizer } = require('../tokenizer') as typeof import('../tokenizer');
   const numClasses = data.classIds.labels.length;
-  const spec = teacherSpec(config, data.vocabTokens.length, numClasses);
+  // [teacher] init_checkpoint: architecture, vocabulary and starting weights from a pretrained checkpoint.
+  const initCheckpoint = config.teacher.init_checkpoint;
+  const checkpoint =
+    initCheckpoint === null
+      ? null
+      : readCheckpoint(initCheckpoint, { numClasses, seed: config.train.seed, dropout: config.teacher.dropout, maxLength: config.teacher.max_length });
+  const spec = checkpoint?.spec ?? teacherSpec(config, data.vocabTokens.length, numClasses);
+  const vocabTokens = checkpoint?.vocabTokens ?? data.vocabTokens;
+  const lowercase = checkpoint?.lowercase ?? data.lowercase;
+  const tokenizer = checkpoint === null ? data.tokenizer : Tokenizer.fromTokens(checkpoint.vocabTokens, { lowercase: checkpoint.lowercase });
   const trainOptions = teacherTrainOptions(config);
   const maxLength = config.teacher.max_length;
   const dir = path.join(runFolder, TEACHER_DIR);
@@ -174,11 +200,12 @@ export async function teacherStep(
         spec,
         trainOptions,
         maxLength,
-        lowercase: data.lowercase,
+        lowercase,
         labels: data.classIds.labels,
         train: fileSha256(config.data.train),
         eval: fileSha256(config.data.eval),
-        vocab: createHash('sha256').update(data.vocabTokens.join('\n')).digest('hex'),
+        vocab: createHash('sha256').update(vocabTokens.join('\n')).digest('hex'),
+        ...(checkpoint !== null ? { checkpoint: checkpoint.sha256 } : {}),
       }),
     )
     .digest('hex');
@@ -199,15 +226,19 @@ export async function teacherStep(
     };
     log.record.teacher = identity;
     log.info(`teacher: reusing ${dir} (same [teacher] settings and data as when it was trained; eval accuracy ${fmt4(identity.evalAccuracy)})`);
-    return { identity, model: student, maxLength };
+    return { identity, model: student, maxLength, tokenizer };
   }
 
-  const trainRows = await encodeForTeacher(data, data.train.texts, maxLength);
-  const evalRows = await encodeForTeacher(data, data.eval.texts, maxLength);
+  const trainRows = await encodeForTeacher(tokenizer, data.train.texts, maxLength);
+  const evalRows = await encodeForTeacher(tokenizer, data.eval.texts, maxLength);
   const model = NativeStudent.create(spec);
+  if (checkpoint !== null) {
+    loadCheckpointWeights(model, checkpoint);
+    log.info(`teacher: starting from the ${describeCheckpoint(checkpoint)}`);
+  }
   log.info(
     `teacher: transformer ${spec.layers} layers x hidden ${spec.hidden}, ${spec.heads} heads, FFN ${spec.intermediate}, ` +
-      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from random weights: ` +
+      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from ${checkpoint === null ? 'random weights' : 'the checkpoint'}: ` +
       `${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, AdamW lr ${trainOptions.learningRate}, weight decay ${trainOptions.weightDecay}, ` +
       `warmup ${trainOptions.warmup} then linear decay, clip ${trainOptions.clipNorm}`,
   );
@@ -241,10 +272,10 @@ export async function teacherStep(
 
   saveModelFolder(dir, {
     student: model,
-    vocabTokens: data.vocabTokens,
+    vocabTokens,
     labels: data.classIds.labels,
     maxLength,
-    lowercase: data.lowercase,
+    lowercase,
     addSpecialTokens: true,
     training: {
       uniqid: log.record.uniqid,
@@ -257,6 +288,7 @@ export async function teacherStep(
       trainRows: rows,
       epochs: report.epochs,
       fingerprint,
+      ...(checkpoint !== null ? { initCheckpoint: checkpointRecord(checkpoint) } : {}),
     },
   });
   const identity: TeacherIdentity = {
@@ -269,8 +301,14 @@ export async function teacherStep(
     bestEpoch: report.bestEpoch,
     parameters: model.parameterCount,
   };
-  log.record.teacher = { ...identity, evalMacroF1: best?.evalMacroF1 ?? null, evalRows: data.eval.texts.length, epochs: report.epochs };
-  return { identity, model, maxLength };
+  log.record.teacher = {
+    ...identity,
+    evalMacroF1: best?.evalMacroF1 ?? null,
+    evalRows: data.eval.texts.length,
+    epochs: report.epochs,
+    ...(checkpoint !== null ? { initCheckpoint: checkpointRecord(checkpoint) } : {}),
+  };
+  return { identity, model, maxLength, tokenizer };
 }
 
 function readTeacherTraining(dir: string): { fingerprint: string; evalAccuracy: number | null; bestEpoch: number } | null {
@@ -316,7 +354,7 @@ async function scoreTexts(
   for (let start = 0; start < missing.length; start += SCORE_BATCH) {
     const part = missing.slice(start, start + SCORE_BATCH);
     // Duplicates inside one call are scored once each; harmless, and the cache keeps the first.
-    const rows = await encodeForTeacher(data, part.map((i) => texts[i]), teacher.maxLength);
+    const rows = await encodeForTeacher(teacher.tokenizer, part.map((i) => texts[i]), teacher.maxLength);
     const logits = await teacher.model.predictLogits(rows, { threads, batchSize: 64 });
     part.forEach((i, k) => out.set(logits.subarray(k * C, k * C + C), i * C));
     cache.append(part.map((i) => keys[i]), logits);
