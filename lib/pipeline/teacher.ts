@@ -66,6 +66,10 @@ export function checkTeacherSupported(config: Config): void {
       `= ${t.kind} is not implemented yet (${TEACHER_ISSUE[t.kind] ?? 'a later issue'}); set kind = native (a transformer trained here) or kind = none`,
     );
   }
+  if (t.kind === 'onnx') {
+    // A missing onnxruntime-node (an optional peer dependency) fails now, not after the data step.
+    (require('./onnx-teacher') as typeof import('./onnx-teacher')).loadOnnxRuntime();
+  }
   if (t.kind === 'native' && t.pretrain === 'mlm') {
     throw configProblem(config, 'teacher', 'pretrain', '= mlm (masked-LM pre-training) is not implemented yet (issue 4); set pretrain = none');
   }
