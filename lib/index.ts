@@ -17,6 +17,13 @@ export type { ModelFolder, ModelFolderConfig, SaveModelFolderOptions } from './m
 export { Classifier } from './classifier';
 export type { Prediction, ClassifierLoadOptions, PredictCallOptions, ClassifierBackend, ClassifierBackendName } from './classifier';
 export { exportOnnx } from './onnx/export-student';
+// Teachers from elsewhere: the transformer teacher's ONNX export and checkpoint import ([teacher] kind = onnx
+// is reached through the config: its module's types name the optional onnxruntime-node).
+export { exportTeacherOnnx, exportTeacherFolderOnnx } from './onnx/export-teacher';
+export type { TeacherExportOptions } from './onnx/export-teacher';
+export { readCheckpoint, createTeacherFromCheckpoint } from './pipeline/checkpoint-import';
+export type { Checkpoint, CheckpointImportOptions } from './pipeline/checkpoint-import';
+export type { TransformerSpec } from './student';
 export { detectWrongLabels } from './labels/detect';
 export type { DetectOptions, DetectionReport, FlaggedRow, ClassSummary, FoldReport } from './labels/detect';
 export { cleanLabels } from './labels/clean';
