@@ -40,7 +40,12 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
  * mean(Cast(first input)) * ones[1, C], so it runs on any [batch, sequence] ids. actualC
  * 'sequence' makes C the sequence length, which no shape inference can know before a run.
  */
-function fakeModel(file: string, inputs: string[], outputs: { name: string; declared: (number | string)[]; actualC: number | 'sequence' }[]): string {
+function fakeModel(
+  file: string,
+  inputs: string[],
+  outputs: { name: string; declared: (number | string)[]; actualC: number | 'sequence' }[],
+  elemType: typeof DataType.INT64 | typeof DataType.INT32 = DataType.INT64,
+): string {
   const nodes: NodeDef[] = [
     { opType: 'Cast', inputs: [inputs[0]], outputs: ['x'], attributes: { to: DataType.FLOAT } },
     { opType: 'ReduceMean', inputs: ['x'], outputs: ['m'], attributes: { axes: [1], keepdims: 1 } },
@@ -58,7 +63,7 @@ function fakeModel(file: string, inputs: string[], outputs: { name: string; decl
     } else initializers.push(floatTensor(`ones_${o.name}`, [1, o.actualC], new Array(o.actualC).fill(1)));
     nodes.push({ opType: 'Mul', inputs: ['m', `ones_${o.name}`], outputs: [o.name] });
   }
-  const ins: ValueInfoDef[] = inputs.map((name) => ({ name, elemType: DataType.INT64, shape: ['batch', 'sequence'] }));
+  const ins: ValueInfoDef[] = inputs.map((name) => ({ name, elemType, shape: ['batch', 'sequence'] }));
   const outs: ValueInfoDef[] = outputs.map((o) => ({ name: o.name, elemType: DataType.FLOAT, shape: o.declared }));
   fs.writeFileSync(file, encodeModel({ irVersion: 8, opsetVersion: 17, producerName: 'test', producerVersion: '1', graph: { name: 'fake', nodes, initializers, inputs: ins, outputs: outs } }));
   return file;
@@ -97,6 +102,24 @@ describe('[teacher] kind = onnx', () => {
       student.dispose();
     }
     await assert.rejects(teacher.predictLogits({ ids: new Int32Array(2), lengths: Int32Array.from([2]), maxLength: 2 }), /is closed/);
+  });
+
+  it('feeds int32 inputs to a model that declares them: ids in place, padding 0 (output = mean id of the trimmed row)', async () => {
+    const file = fakeModel(path.join(tmp, 'int32.onnx'), ['input_ids', 'attention_mask'], [{ name: 'logits', declared: ['batch', 3], actualC: 3 }], DataType.INT32);
+    const teacher = await OnnxTeacher.open({ file, vocab, numClasses: 3, maxLength: 16, threads: 1 });
+    try {
+      const { texts } = tinyTexts(9, 2);
+      const rows = await teacher.encode(texts);
+      const logits = await teacher.predictLogits(rows, { batchSize: 64 });
+      const T = Math.max(...rows.lengths); // one batch, trimmed to its longest row
+      for (let i = 0; i < texts.length; i++) {
+        let sum = 0;
+        for (let t = 0; t < rows.lengths[i]; t++) sum += rows.ids[i * rows.maxLength + t];
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(logits[i * 3 + c] - sum / T) < 1e-5, `row ${i}: ${logits[i * 3 + c]} vs ${sum / T}`);
+      }
+    } finally {
+      await teacher.close();
+    }
   });
 
   describe('bad models', () => {

@@ -174,20 +174,24 @@ export class OnnxTeacher {
       const part = order.slice(start, start + batchSize);
       const B = part.length;
       const T = rows.lengths[part[0]];
-      const ids = new Array<number>(B * T).fill(0);
-      const mask = new Array<number>(B * T).fill(0);
+      // Filled in place (padding stays 0: id 0, mask 0); token types are all 0.
+      const ids = this.buffer('input_ids', B * T);
+      const mask = this.buffer('attention_mask', B * T);
       part.forEach((r, b) => {
         const L = rows.lengths[r];
         for (let t = 0; t < L; t++) {
-          ids[b * T + t] = rows.ids[r * rows.maxLength + t];
-          mask[b * T + t] = 1;
+          const v = rows.ids[r * rows.maxLength + t];
+          if (ids instanceof BigInt64Array) ids[b * T + t] = BigInt(v);
+          else ids[b * T + t] = v;
+          if (mask instanceof BigInt64Array) mask[b * T + t] = 1n;
+          else mask[b * T + t] = 1;
         }
       });
       const feeds: Record<string, Ort.Tensor> = {
-        input_ids: this.tensor('input_ids', ids, B, T),
-        attention_mask: this.tensor('attention_mask', mask, B, T),
+        input_ids: this.tensor(ids, B, T),
+        attention_mask: this.tensor(mask, B, T),
       };
-      if (this.inputs.includes(OPTIONAL_INPUT)) feeds[OPTIONAL_INPUT] = this.tensor(OPTIONAL_INPUT, new Array<number>(B * T).fill(0), B, T);
+      if (this.inputs.includes(OPTIONAL_INPUT)) feeds[OPTIONAL_INPUT] = this.tensor(this.buffer(OPTIONAL_INPUT, B * T), B, T);
       let result: Ort.InferenceSession.ReturnType;
       try {
         result = await session.run(feeds, [this.output]);
@@ -216,10 +220,13 @@ export class OnnxTeacher {
     return this.session;
   }
 
-  private tensor(name: string, values: number[], B: number, T: number): Ort.Tensor {
-    return this.inputTypes.get(name) === 'int32'
-      ? new this.ort.Tensor('int32', Int32Array.from(values), [B, T])
-      : new this.ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [B, T]);
+  /** A zeroed buffer of the input's element type. */
+  private buffer(name: string, size: number): BigInt64Array | Int32Array {
+    return this.inputTypes.get(name) === 'int32' ? new Int32Array(size) : new BigInt64Array(size);
+  }
+
+  private tensor(values: BigInt64Array | Int32Array, B: number, T: number): Ort.Tensor {
+    return values instanceof Int32Array ? new this.ort.Tensor('int32', values, [B, T]) : new this.ort.Tensor('int64', values, [B, T]);
   }
 
   /** One [CLS] [SEP] row: catches an output whose symbolic shape hid the wrong class count. */
