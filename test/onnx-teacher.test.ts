@@ -20,6 +20,7 @@ import { DataType, encodeModel, floatTensor, int64Tensor, type NodeDef, type Val
 import { createTeacherFromCheckpoint } from '../lib/pipeline/checkpoint-import';
 import { loadOnnxRuntime, OnnxTeacher } from '../lib/pipeline/onnx-teacher';
 import { fileSha256, SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
+import { NativeStudent } from '../lib/student';
 import { Tokenizer } from '../lib/tokenizer';
 import { writeCheckpoint } from './helpers/bert-checkpoint';
 import { TINY_VOCAB, tinyTexts } from './helpers/tiny-task';
@@ -155,6 +156,18 @@ describe('[teacher] kind = onnx', () => {
       const teacher = await open(single);
       assert.equal(teacher.output, 'output_0');
       await teacher.close();
+    });
+
+    it('[teacher] max_length beyond the model\'s positions is caught when the teacher opens', async () => {
+      const student = NativeStudent.create({ kind: 'transformer', vocabSize: TINY_VOCAB.length, numClasses: 3, hidden: 8, layers: 1, heads: 2, intermediate: 8, maxPositions: 12, dropout: 0, pooler: true, seed: 1 });
+      const file = exportTeacherOnnx(student, path.join(tmp, 'short.onnx'));
+      student.dispose();
+      await assert.rejects(
+        OnnxTeacher.open({ file, vocab, numClasses: 3, maxLength: 16, threads: 1 }),
+        /short\.onnx: onnxruntime failed on a batch of 1 rows x 16 tokens: [^]*a row of \[teacher\] max_length = 16 ids fails while a 2-id row runs/,
+      );
+      const ok = await OnnxTeacher.open({ file, vocab, numClasses: 3, maxLength: 12, threads: 1 });
+      await ok.close();
     });
 
     it('a missing file, and a missing onnxruntime-node, say what to do', async () => {

@@ -229,10 +229,23 @@ export class OnnxTeacher {
     return values instanceof Int32Array ? new this.ort.Tensor('int32', values, [B, T]) : new this.ort.Tensor('int64', values, [B, T]);
   }
 
-  /** One [CLS] [SEP] row: catches an output whose symbolic shape hid the wrong class count. */
+  /**
+   * One [CLS] [SEP] row catches an output whose symbolic shape hid the wrong class count; one
+   * row of max_length ids catches a model with fewer positions than [teacher] max_length, now
+   * rather than at the first long text of the pool.
+   */
   private async probe(): Promise<void> {
-    const ids = Int32Array.from([this.tokenizer.clsId, this.tokenizer.sepId]);
-    await this.predictLogits({ ids, lengths: Int32Array.from([2]), maxLength: 2 }, { batchSize: 1 });
+    const { clsId, sepId, unkId } = this.tokenizer;
+    await this.predictLogits({ ids: Int32Array.from([clsId, sepId]), lengths: Int32Array.from([2]), maxLength: 2 }, { batchSize: 1 });
+    const T = this.maxLength;
+    const ids = new Int32Array(T).fill(unkId);
+    ids[0] = clsId;
+    ids[T - 1] = sepId;
+    try {
+      await this.predictLogits({ ids, lengths: Int32Array.from([T]), maxLength: T }, { batchSize: 1 });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n(a row of [teacher] max_length = ${T} ids fails while a 2-id row runs: the model may have fewer positions; lower [teacher] max_length)`);
+    }
   }
 }
 
