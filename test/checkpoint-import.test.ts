@@ -130,6 +130,21 @@ describe('checkpoint import ([teacher] init_checkpoint)', () => {
     assert.ok(diff <= TOLERANCE, `max abs diff ${diff}`);
   });
 
+  it('a checkpoint with TensorFlow-era LayerNorm.gamma / LayerNorm.beta names (bert-base-chinese style) reads them as weight / bias', () => {
+    const dir = path.join(tmp, 'gamma-beta');
+    const tensors = writeCheckpoint(dir, { ...BASE, prefix: 'bert.', seed: 8, mlmHead: true });
+    const file = path.join(dir, 'model.safetensors');
+    const t = readSafetensors(file, (n) => n !== 'bert.embeddings.position_ids');
+    const renamed = new Map([...t].map(([n, v]) => [n.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), v]));
+    writeSafetensors(file, renamed);
+    const c = readCheckpoint(dir, OPTIONS);
+    assert.ok(c.mapping.has('bert.embeddings.LayerNorm.gamma') && c.mapping.get('bert.encoder.layer.1.output.LayerNorm.beta') === 'bert.encoder.layer.1.output.LayerNorm.bias');
+    assert.match(c.adaptations.join('\n'), /11 LayerNorm tensors stored as gamma\/beta read as weight\/bias/);
+    assert.ok(c.ignored.includes('cls.predictions.transform.LayerNorm.gamma'), 'ignored tensors are listed under their stored names');
+    const diff = compareWithReference(dir, tensors, { eps: 1e-12, heads: 4, pooler: true, taskType: false }, tmp);
+    assert.ok(diff <= TOLERANCE, `max abs diff ${diff}`);
+  });
+
   it('F16 and BF16 checkpoints are converted to float32 (logits of the rounded tensors)', () => {
     for (const dtype of ['F16', 'BF16'] as const) {
       const dir = path.join(tmp, dtype);

@@ -18,7 +18,8 @@
  * encoder.layer.N.output.dense.*, encoder.layer.N.output.LayerNorm.*, and optionally
  * pooler.dense.* (used when present; without it the classifier reads the raw [CLS] state).
  * These map 1:1 onto the native transformer's names (native/core/transformer.h), which are
- * BertForSequenceClassification's.
+ * BertForSequenceClassification's. LayerNorm.gamma / LayerNorm.beta (checkpoints converted from
+ * the original TensorFlow BERT) are read as LayerNorm.weight / LayerNorm.bias, as transformers does.
  *
  * Tensors read but not used, listed in the import report: cls.* (the masked-LM and
  * next-sentence heads of pre-training checkpoints), classifier.* (a head for someone else's
@@ -127,7 +128,16 @@ export function readCheckpoint(dir: string, options: CheckpointImportOptions): C
   }
   const { lowercase, lowercaseSource } = readLowercase(root);
 
-  const index = readSafetensorsIndex(weightsPath);
+  // Checkpoints converted from the original TensorFlow BERT (bert-base-chinese and friends) still
+  // store LayerNorm.gamma / LayerNorm.beta; transformers renames them to weight / bias on load, so do we.
+  const stored = new Map<string, string>(); // name used here -> name in the file
+  const index = readSafetensorsIndex(weightsPath).map((e) => {
+    const name = e.name.replace(/\.LayerNorm\.gamma$/, '.LayerNorm.weight').replace(/\.LayerNorm\.beta$/, '.LayerNorm.bias');
+    if (stored.has(name)) throw new Error(`${weightsPath}: holds both ${stored.get(name)} and ${e.name}`);
+    stored.set(name, e.name);
+    return { ...e, name };
+  });
+  const legacyNames = index.filter((e) => stored.get(e.name) !== e.name).length;
   const prefix = detectPrefix(index, weightsPath);
   const H = cfg.hidden_size;
   const I = cfg.intermediate_size;
@@ -175,8 +185,8 @@ export function readCheckpoint(dir: string, options: CheckpointImportOptions): C
   const unexpected: string[] = [];
   for (const e of index) {
     if (expected.has(e.name)) continue;
-    if (isIgnorable(e.name, prefix)) ignored.push(e.name);
-    else unexpected.push(e.name);
+    if (isIgnorable(e.name, prefix)) ignored.push(stored.get(e.name)!);
+    else unexpected.push(stored.get(e.name)!);
   }
   const missing = [...expected.keys()].filter((name) => !present.has(name));
   if (missing.length > 0 || unexpected.length > 0) {
@@ -200,6 +210,7 @@ export function readCheckpoint(dir: string, options: CheckpointImportOptions): C
   if (badTypes.length > 0) throw new Error(`${weightsPath}: dtype not supported (F32, F16, BF16, F64): ${badTypes.join('; ')}`);
 
   const adaptations: string[] = [];
+  if (legacyNames > 0) adaptations.push(`${legacyNames} LayerNorm tensors stored as gamma/beta read as weight/bias`);
   if (taskTypeTensor !== null) adaptations.push(`${taskTypeTensor} row 0 (task_type_ids default 0) folded into the position embeddings`);
   if (vocabTokens.length < cfg.vocab_size) adaptations.push(`word embeddings cut from vocab_size ${cfg.vocab_size} to the ${vocabTokens.length} tokens of vocab.txt`);
   const nonF32 = [...dtypes].filter((d) => d !== 'F32');
@@ -239,8 +250,8 @@ export function readCheckpoint(dir: string, options: CheckpointImportOptions): C
     dtypes: [...dtypes],
     adaptations,
     sha256: sha.digest('hex'),
-    mapping,
-    taskTypeTensor,
+    mapping: new Map([...mapping].map(([from, to]) => [stored.get(from)!, to])),
+    taskTypeTensor: taskTypeTensor === null ? null : stored.get(taskTypeTensor)!,
   };
 }
 
