@@ -219,150 +219,197 @@ EvalResult evaluate_model(const StudentModel& model, const EvalData& data, EvalP
   return result;
 }
 
+// ---- TrainSession ----
+
+// What a session allocates once and reuses for every batch.
+struct TrainSession::State {
+  std::vector<Shard> shards;
+  Adam adam;
+  Rng shuffle_rng;
+  State(StudentModel& model, const TrainOptions& options, int threads)
+      : shards(static_cast<std::size_t>(std::min<int64_t>(threads, options.batch_size))),
+        adam(model, options.optimizer),
+        shuffle_rng(mix(options.seed)) {
+    for (Shard& s : shards) {
+      s.ctx = model.make_context();
+      s.grads = model.make_gradients();
+    }
+  }
+};
+
+TrainSession::TrainSession(StudentModel& model, const TrainOptions& options, int64_t total_steps)
+    : model_(model), options_(options), total_steps_(total_steps) {
+  options_.validate();
+  if (total_steps < 1) throw std::invalid_argument("total_steps must be >= 1, got " + std::to_string(total_steps));
+  threads_ = resolve_threads(options_.threads);
+  state_ = std::make_unique<State>(model_, options_, threads_);
+  current_.epoch = 1;
+}
+
+TrainSession::~TrainSession() = default;
+
+void TrainSession::shuffle(std::vector<int64_t>& order) { md::shuffle(order, state_->shuffle_rng); }
+
+void TrainSession::train_part(const TrainData& part) {
+  if (finished_) throw std::logic_error("TrainSession: train_part after finish");
+  validate_train(model_, part);
+  std::vector<int64_t> order(static_cast<std::size_t>(part.rows));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  shuffle(order);
+  train_rows(part, order.data(), part.rows);
+}
+
+void TrainSession::train_rows(const TrainData& train, const int64_t* order, int64_t n) {
+  if (finished_) throw std::logic_error("TrainSession: train_rows after finish");
+  const int C = model_.num_classes();
+  const TrainOptions& options = options_;
+  std::vector<Shard>& shards = state_->shards;
+  EpochMetrics& m = current_;
+  const int64_t batches = (n + options.batch_size - 1) / options.batch_size;
+  for (int64_t b = 0; b < batches; ++b) {
+    if (options.cancel && options.cancel->load()) {
+      result_.cancelled = true;
+      return;
+    }
+    const Clock::time_point t0 = Clock::now();
+    const int64_t begin = b * options.batch_size;
+    const int B = static_cast<int>(std::min<int64_t>(options.batch_size, n - begin));
+    const int used = std::min<int>(static_cast<int>(shards.size()), B);
+    const int64_t* batch_rows = order + begin;
+    const uint64_t step = static_cast<uint64_t>(step_);
+
+    global_thread_pool().parallel_for(
+        static_cast<std::size_t>(used),
+        [&](std::size_t si, int) {
+          Shard& s = shards[si];
+          // Contiguous shard boundaries from the batch size alone.
+          const int lo = static_cast<int>(int64_t(B) * int64_t(si) / used);
+          const int hi = static_cast<int>(int64_t(B) * int64_t(si + 1) / used);
+          const int rows_n = hi - lo;
+          const int64_t* rows = batch_rows + lo;
+          const int longest = compact_rows(train.ids, train.lengths, train.max_len, rows, rows_n, s.ids, s.lengths);
+          s.labels.resize(static_cast<std::size_t>(rows_n));
+          for (int i = 0; i < rows_n; ++i) s.labels[i] = train.labels ? train.labels[rows[i]] : -1;
+          if (train.soft_targets) {
+            s.soft.resize(static_cast<std::size_t>(rows_n) * C);
+            for (int i = 0; i < rows_n; ++i)
+              std::memcpy(s.soft.data() + static_cast<std::size_t>(i) * C, train.soft_targets + rows[i] * C,
+                          sizeof(float) * C);
+          }
+          s.logits.resize(static_cast<std::size_t>(rows_n) * C);
+          s.dlogits.resize(s.logits.size());
+          // Shards 1.. were zeroed by the previous reduce_gradients (or are
+          // fresh); shard 0 holds the previous step's sum.
+          if (si == 0)
+            for (Tensor& g : s.grads) g.zero();
+          Rng rng(mix(mix(options.seed ^ 0x5bd1e995ULL) + step * 1315423911ULL + si));
+          Batch batch{s.ids.data(), s.lengths.data(), rows_n, longest};
+          model_.forward_train(*s.ctx, batch, rng, s.logits.data());
+          s.loss_sum = loss_sum(s.logits.data(), rows_n, C, s.labels.data(), train.soft_targets ? s.soft.data() : nullptr,
+                                options.loss, s.dlogits.data(), 1.0f / B, begin + lo);
+          model_.backward(*s.ctx, batch, s.dlogits.data(), s.grads);
+        },
+        threads_);
+
+    double batch_loss = 0;
+    for (int s = 0; s < used; ++s) batch_loss += shards[s].loss_sum;
+    if (!std::isfinite(batch_loss))
+      throw std::runtime_error("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
+                               std::to_string(epoch_) + ", batch " + std::to_string(b + 1) +
+                               " (try a lower learning rate or gradient clipping)");
+    m.gradient_norm = reduce_gradients(shards, used);
+    // Clipping as torch's clip_grad_norm_, folded into the optimiser's pass.
+    const float clip = options.optimizer.clip_norm;
+    const float grad_scale =
+        clip > 0 && m.gradient_norm > clip ? static_cast<float>(clip / (m.gradient_norm + 1e-6)) : 1.0f;
+    const double lr = options.optimizer.learning_rate * options.schedule.multiplier(step_, total_steps_);
+    state_->adam.step(shards[0].grads, static_cast<float>(lr), grad_scale);
+    ++step_;
+
+    const double seconds = seconds_since(t0);
+    m.train_seconds += seconds;
+    result_.train_seconds += seconds;
+    result_.steps = step_;
+    examples_seen_ += B;
+    epoch_loss_ += batch_loss;
+    m.examples += B;
+    m.learning_rate = lr;
+    if (options.on_progress) {
+      TrainProgress p;
+      p.epoch = epoch_;
+      p.epochs = options.epochs;
+      p.step = step_;
+      p.total_steps = total_steps_;
+      p.examples_per_s = m.train_seconds > 0 ? m.examples / m.train_seconds : 0;
+      p.running_loss = epoch_loss_ / m.examples;
+      p.learning_rate = lr;
+      options.on_progress(p);
+    }
+  }
+}
+
+EpochMetrics TrainSession::end_epoch(const EvalData* eval) {
+  if (finished_) throw std::logic_error("TrainSession: end_epoch after finish");
+  if (current_.examples == 0) throw std::logic_error("TrainSession: epoch " + std::to_string(epoch_) + " trained no rows");
+  EpochMetrics m = current_;
+  m.epoch = epoch_;
+  m.train_loss = epoch_loss_ / m.examples;
+  m.examples_per_s = m.train_seconds > 0 ? m.examples / m.train_seconds : 0;
+  if (eval && eval->rows > 0) {
+    const Clock::time_point t0 = Clock::now();
+    if (options_.eval_path == EvalPath::fast) model_.prepare_inference();
+    const EvalResult e = evaluate_model(model_, *eval, options_.eval_path, options_.eval_batch_size, options_.threads);
+    m.evaluated = true;
+    m.eval_loss = e.loss;
+    m.eval_accuracy = e.report.accuracy;
+    m.eval_macro_f1 = e.report.macro_f1;
+    m.eval_seconds = seconds_since(t0);
+    if (e.report.accuracy > best_accuracy_ || (e.report.accuracy == best_accuracy_ && e.loss < best_loss_)) {
+      best_accuracy_ = e.report.accuracy;
+      best_loss_ = e.loss;
+      result_.best_epoch = m.epoch;
+      if (options_.keep_best) copy_parameters(model_, best_params_);
+    }
+  }
+  result_.epochs.push_back(m);
+  current_ = EpochMetrics();
+  epoch_loss_ = 0;
+  ++epoch_;
+  current_.epoch = epoch_;
+  if (options_.on_epoch) options_.on_epoch(m);
+  return m;
+}
+
+TrainResult TrainSession::finish() {
+  if (finished_) throw std::logic_error("TrainSession: finish called twice");
+  finished_ = true;
+  result_.examples_per_s = result_.train_seconds > 0 ? double(examples_seen_) / result_.train_seconds : 0;
+  if (options_.keep_best && !best_params_.empty()) {
+    restore_parameters(model_, best_params_);
+    result_.restored_best = true;
+    if (options_.eval_path == EvalPath::fast) model_.prepare_inference();
+  }
+  return result_;
+}
+
 TrainResult train_model(StudentModel& model, const TrainData& train, const EvalData* eval, const TrainOptions& options) {
   options.validate();
   validate_train(model, train);
   const bool has_eval = eval && eval->rows > 0;
   if (eval) validate_eval(model, *eval);
 
-  const int C = model.num_classes();
-  const int threads = resolve_threads(options.threads);
   const int64_t batches_per_epoch = (train.rows + options.batch_size - 1) / options.batch_size;
-  const int64_t total_steps = batches_per_epoch * options.epochs;
-
-  std::vector<Shard> shards(static_cast<std::size_t>(std::min<int64_t>(threads, options.batch_size)));
-  for (Shard& s : shards) {
-    s.ctx = model.make_context();
-    s.grads = model.make_gradients();
-  }
-  Adam adam(model, options.optimizer);
-  Rng shuffle_rng(mix(options.seed));
+  TrainSession session(model, options, batches_per_epoch * options.epochs);
   std::vector<int64_t> order(static_cast<std::size_t>(train.rows));
   std::iota(order.begin(), order.end(), int64_t{0});
-
-  TrainResult result;
-  std::vector<Tensor> best_params;
-  double best_accuracy = -1, best_loss = 0;
-  int64_t step = 0, examples_seen = 0;
-
-  auto evaluate_now = [&](EpochMetrics& m) {
-    const Clock::time_point t0 = Clock::now();
-    if (options.eval_path == EvalPath::fast) model.prepare_inference();
-    const EvalResult e = evaluate_model(model, *eval, options.eval_path, options.eval_batch_size, options.threads);
-    m.evaluated = true;
-    m.eval_loss = e.loss;
-    m.eval_accuracy = e.report.accuracy;
-    m.eval_macro_f1 = e.report.macro_f1;
-    m.eval_seconds = seconds_since(t0);
-    if (e.report.accuracy > best_accuracy || (e.report.accuracy == best_accuracy && e.loss < best_loss)) {
-      best_accuracy = e.report.accuracy;
-      best_loss = e.loss;
-      result.best_epoch = m.epoch;
-      if (options.keep_best) copy_parameters(model, best_params);
-    }
-  };
-
-  for (int epoch = 1; epoch <= options.epochs && !result.cancelled; ++epoch) {
-    shuffle(order, shuffle_rng);
-    EpochMetrics m;
-    m.epoch = epoch;
-    double epoch_loss = 0, train_seconds = 0;
-    for (int64_t b = 0; b < batches_per_epoch; ++b) {
-      if (options.cancel && options.cancel->load()) {
-        result.cancelled = true;
-        break;
-      }
-      const Clock::time_point t0 = Clock::now();
-      const int64_t begin = b * options.batch_size;
-      const int B = static_cast<int>(std::min<int64_t>(options.batch_size, train.rows - begin));
-      const int used = std::min<int>(static_cast<int>(shards.size()), B);
-      const int64_t* batch_rows = order.data() + begin;
-
-      global_thread_pool().parallel_for(
-          static_cast<std::size_t>(used),
-          [&](std::size_t si, int) {
-            Shard& s = shards[si];
-            // Contiguous shard boundaries from the batch size alone.
-            const int lo = static_cast<int>(int64_t(B) * int64_t(si) / used);
-            const int hi = static_cast<int>(int64_t(B) * int64_t(si + 1) / used);
-            const int n = hi - lo;
-            const int64_t* rows = batch_rows + lo;
-            const int longest = compact_rows(train.ids, train.lengths, train.max_len, rows, n, s.ids, s.lengths);
-            s.labels.resize(static_cast<std::size_t>(n));
-            for (int i = 0; i < n; ++i) s.labels[i] = train.labels ? train.labels[rows[i]] : -1;
-            if (train.soft_targets) {
-              s.soft.resize(static_cast<std::size_t>(n) * C);
-              for (int i = 0; i < n; ++i)
-                std::memcpy(s.soft.data() + static_cast<std::size_t>(i) * C, train.soft_targets + rows[i] * C,
-                            sizeof(float) * C);
-            }
-            s.logits.resize(static_cast<std::size_t>(n) * C);
-            s.dlogits.resize(s.logits.size());
-            // Shards 1.. were zeroed by the previous reduce_gradients (or are
-            // fresh); shard 0 holds the previous step's sum.
-            if (si == 0)
-              for (Tensor& g : s.grads) g.zero();
-            Rng rng(mix(mix(options.seed ^ 0x5bd1e995ULL) + static_cast<uint64_t>(step) * 1315423911ULL + si));
-            Batch batch{s.ids.data(), s.lengths.data(), n, longest};
-            model.forward_train(*s.ctx, batch, rng, s.logits.data());
-            s.loss_sum = loss_sum(s.logits.data(), n, C, s.labels.data(), train.soft_targets ? s.soft.data() : nullptr,
-                                  options.loss, s.dlogits.data(), 1.0f / B, begin + lo);
-            model.backward(*s.ctx, batch, s.dlogits.data(), s.grads);
-          },
-          threads);
-
-      double batch_loss = 0;
-      for (int s = 0; s < used; ++s) batch_loss += shards[s].loss_sum;
-      if (!std::isfinite(batch_loss))
-        throw std::runtime_error("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
-                                 std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
-                                 " (try a lower learning rate or gradient clipping)");
-      m.gradient_norm = reduce_gradients(shards, used);
-      // Clipping as torch's clip_grad_norm_, folded into the optimiser's pass.
-      const float clip = options.optimizer.clip_norm;
-      const float grad_scale =
-          clip > 0 && m.gradient_norm > clip ? static_cast<float>(clip / (m.gradient_norm + 1e-6)) : 1.0f;
-      const double lr = options.optimizer.learning_rate * options.schedule.multiplier(step, total_steps);
-      adam.step(shards[0].grads, static_cast<float>(lr), grad_scale);
-      ++step;
-
-      train_seconds += seconds_since(t0);
-      epoch_loss += batch_loss;
-      m.examples += B;
-      m.learning_rate = lr;
-      if (options.on_progress) {
-        TrainProgress p;
-        p.epoch = epoch;
-        p.epochs = options.epochs;
-        p.step = step;
-        p.total_steps = total_steps;
-        p.examples_per_s = train_seconds > 0 ? m.examples / train_seconds : 0;
-        p.running_loss = epoch_loss / m.examples;
-        p.learning_rate = lr;
-        options.on_progress(p);
-      }
-    }
-    result.steps = step;
-    result.train_seconds += train_seconds;
-    examples_seen += m.examples;
-    if (m.examples == 0) break;  // cancelled before the epoch's first batch
-    const bool complete = m.examples == train.rows;
-    if (!complete) break;  // a cancelled, partial epoch is neither evaluated nor reported
-    m.train_loss = epoch_loss / m.examples;
-    m.train_seconds = train_seconds;
-    m.examples_per_s = train_seconds > 0 ? m.examples / train_seconds : 0;
-    if (has_eval) evaluate_now(m);
-    result.epochs.push_back(m);
-    if (options.on_epoch) options.on_epoch(m);
+  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+    // One order, reshuffled every epoch: the whole data set is one part per epoch.
+    session.shuffle(order);
+    session.train_rows(train, order.data(), train.rows);
+    if (session.cancelled()) break;  // a cancelled, partial epoch is neither evaluated nor reported
+    session.end_epoch(has_eval ? eval : nullptr);
   }
-
-  result.examples_per_s = result.train_seconds > 0 ? double(examples_seen) / result.train_seconds : 0;
-  if (options.keep_best && !best_params.empty()) {
-    restore_parameters(model, best_params);
-    result.restored_best = true;
-    if (options.eval_path == EvalPath::fast) model.prepare_inference();
-  }
-  return result;
+  return session.finish();
 }
 
 }  // namespace md

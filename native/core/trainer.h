@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "losses.h"
@@ -120,6 +121,68 @@ struct TrainOptions {
 
   // Throws std::invalid_argument naming the bad option and value.
   void validate() const;
+};
+
+// One training run whose rows arrive in parts, for data too large to hold at
+// once (a pool of 500,000+ texts streamed from its file): the caller feeds each
+// epoch as a sequence of parts and closes it with end_epoch(). The optimiser
+// state, the learning-rate schedule, the step counter, the shuffling generator
+// and the best-epoch bookkeeping live here across parts, so a run fed in parts
+// makes exactly the updates train_model() would make on the rows in the same
+// order. train_model() is itself this session fed one part per epoch.
+//
+// Determinism: the same (seed, threads, parts) give the same run. Each part is
+// shuffled with the session's generator (train_part), or trained in the
+// caller's order (train_rows).
+class TrainSession {
+ public:
+  // total_steps: the updates the whole run will make (epochs x batches of all
+  // its parts), the length of the learning-rate schedule. Validates options.
+  TrainSession(StudentModel& model, const TrainOptions& options, int64_t total_steps);
+  ~TrainSession();
+  TrainSession(const TrainSession&) = delete;
+  TrainSession& operator=(const TrainSession&) = delete;
+
+  // Checks the rows (naming the bad row, as train_model), shuffles them with
+  // the session's generator and trains on them in batches of batch_size (the
+  // last batch of the part may be smaller). Adds to the current epoch.
+  void train_part(const TrainData& part);
+  // Trains on order[0..n) of already-checked rows, in that order.
+  void train_rows(const TrainData& data, const int64_t* order, int64_t n);
+  // Shuffles `order` with the session's generator (train_model's per-epoch shuffle).
+  void shuffle(std::vector<int64_t>& order);
+
+  // Closes the current epoch: its metrics, the evaluation on `eval` (when
+  // given and non-empty; checked), the best-epoch bookkeeping and on_epoch.
+  // Throws std::logic_error when the epoch trained no rows.
+  EpochMetrics end_epoch(const EvalData* eval);
+  // Ends the run: restores the best epoch's parameters (keep_best, when an
+  // epoch was evaluated) and returns every epoch's metrics.
+  TrainResult finish();
+
+  // True once a batch found options.cancel set; train_* then return at once.
+  bool cancelled() const { return result_.cancelled; }
+  // 1-based number of the epoch being trained.
+  int epoch() const { return epoch_; }
+  int64_t steps() const { return step_; }
+  // Rows trained in the current epoch so far.
+  int64_t epoch_examples() const { return current_.examples; }
+
+ private:
+  struct State;
+  StudentModel& model_;
+  TrainOptions options_;
+  int64_t total_steps_;
+  int threads_;
+  std::unique_ptr<State> state_;
+  TrainResult result_;
+  EpochMetrics current_;
+  double epoch_loss_ = 0;
+  int epoch_ = 1;
+  int64_t step_ = 0, examples_seen_ = 0;
+  double best_accuracy_ = -1, best_loss_ = 0;
+  std::vector<Tensor> best_params_;
+  bool finished_ = false;
 };
 
 // Trains `model` in place. Throws std::invalid_argument for bad data (naming

@@ -431,4 +431,79 @@ TEST(bad_data_is_rejected_naming_the_row) {
   CHECK(error_of([&] { md::train_model(fragile, tr, nullptr, nan_opt); }).find("training diverged") == 0);
 }
 
+// A session fed each epoch's rows in several train_rows calls, split at batch
+// boundaries, makes exactly train_model's updates: same weights, same metrics.
+TEST(a_session_fed_in_parts_reproduces_train_model) {
+  const Dataset train = make_dataset(300, 81), eval = make_dataset(100, 82);
+  const md::TrainData tr = train.train();
+  const md::EvalData ev = eval.eval();
+  md::TrainOptions o = base_options();
+  o.epochs = 3;
+  o.schedule.decay = md::DecayKind::linear;  // the schedule must span the parts
+  o.schedule.warmup_fraction = 0.2f;
+  BagModel whole(kVocab, 8, kClasses, 0.3f, 5), parts(kVocab, 8, kClasses, 0.3f, 5);
+  const md::TrainResult a = md::train_model(whole, tr, &ev, o);
+
+  const int64_t batches = (train.rows + o.batch_size - 1) / o.batch_size;
+  md::TrainSession session(parts, o, batches * o.epochs);
+  std::vector<int64_t> order(static_cast<std::size_t>(train.rows));
+  for (int64_t i = 0; i < train.rows; ++i) order[static_cast<std::size_t>(i)] = i;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    session.shuffle(order);
+    CHECK_EQ(session.epoch(), epoch);
+    // 300 rows, batch 32: parts of 4 and 5 batches, then the last 44 rows.
+    session.train_rows(tr, order.data(), 128);
+    session.train_rows(tr, order.data() + 128, 128);
+    session.train_rows(tr, order.data() + 256, 44);
+    CHECK_EQ(session.epoch_examples(), int64_t{300});
+    session.end_epoch(&ev);
+  }
+  const md::TrainResult b = session.finish();
+  CHECK(all_weights(whole) == all_weights(parts));
+  CHECK_EQ(a.steps, b.steps);
+  CHECK_EQ(a.best_epoch, b.best_epoch);
+  CHECK_EQ(a.epochs.size(), b.epochs.size());
+  for (std::size_t e = 0; e < a.epochs.size(); ++e) {
+    CHECK_EQ(a.epochs[e].train_loss, b.epochs[e].train_loss);
+    CHECK_EQ(a.epochs[e].eval_accuracy, b.epochs[e].eval_accuracy);
+    CHECK_EQ(a.epochs[e].examples, b.epochs[e].examples);
+  }
+}
+
+// train_part shuffles each part with the session's generator: the same parts
+// give the same run, the rows of a part are all trained, and bad rows in a part
+// are named as train_model names them.
+TEST(train_part_is_deterministic_and_checks_its_rows) {
+  const Dataset first = make_dataset(200, 91), second = make_dataset(130, 92), eval = make_dataset(100, 93);
+  const md::EvalData ev = eval.eval();
+  md::TrainOptions o = base_options();
+  o.epochs = 2;
+  const int64_t steps = o.epochs * ((200 + 31) / 32 + (130 + 31) / 32);
+  auto run = [&](BagModel& m) {
+    md::TrainSession s(m, o, steps);
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+      s.train_part(first.train());
+      s.train_part(second.train());
+      const md::EpochMetrics em = s.end_epoch(&ev);
+      CHECK_EQ(em.examples, int64_t{330});
+      CHECK(em.evaluated);
+    }
+    return s.finish();
+  };
+  BagModel a(kVocab, 8, kClasses, 0.3f, 5), b(kVocab, 8, kClasses, 0.3f, 5);
+  const md::TrainResult ra = run(a), rb = run(b);
+  CHECK(all_weights(a) == all_weights(b));
+  CHECK_EQ(ra.steps, steps);
+  CHECK_EQ(rb.epochs.size(), std::size_t{2});
+  CHECK(ra.epochs.back().eval_accuracy > 0.8);
+
+  BagModel c(kVocab, 8, kClasses, 0.0f, 1);
+  md::TrainSession s(c, o, 10);
+  Dataset bad = first;
+  bad.labels[17] = 5;
+  CHECK_EQ(error_of([&] { s.train_part(bad.train()); }), std::string("training data: label 5 at row 17 is outside [0, 3)"));
+  CHECK(error_of([&] { s.end_epoch(&ev); }).find("trained no rows") != std::string::npos);
+  CHECK_EQ(error_of([&] { md::TrainSession z(c, o, 0); }), std::string("total_steps must be >= 1, got 0"));
+}
+
 CHECK_MAIN()
