@@ -6,6 +6,7 @@
 #include "mlm_pretrainer_wrap.h"
 #include "student_wrap.h"
 #include "tokenizer_wrap.h"
+#include "train_session_wrap.h"
 #include "version.h"
 
 namespace {
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               }));
   md_addon::RegisterTokenizer(env, exports);
   md_addon::RegisterStudent(env, exports);
+  md_addon::RegisterTrainSession(env, exports);
   md_addon::RegisterClassifier(env, exports);
   md_addon::RegisterMlmPretrainer(env, exports);
   return exports;
