@@ -148,6 +148,8 @@ export interface DistillConfig {
   unlabeled_limit: number;
   /** Student epochs when distilling (default: [train] epochs). */
   epochs: number;
+  /** Student epochs when distilling with the pool (default: [distill] epochs). */
+  pool_epochs: number;
 }
 
 export type LabelFilter = 'prune_by_noise_rate' | 'prune_by_class' | 'both';
@@ -313,6 +315,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     loss: { type: 'enum', values: ['kl', 'mse'], default: 'kl', doc: 'distillation loss' },
     unlabeled_limit: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, doc: 'pool texts used, 0 = all' },
     epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling (default [train] epochs)' },
+    pool_epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling with the pool (default [distill] epochs)' },
   },
   labels: {
     folds: { type: 'int', min: 2, max: 1000, default: 5, doc: 'cross-validation folds' },
@@ -846,7 +849,9 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     loss: ds.enumValue<DistillLoss>('loss'),
     unlabeled_limit: ds.int('unlabeled_limit') as number,
     epochs: ds.int('epochs') ?? trainCfg.epochs,
+    pool_epochs: 0,
   };
+  distill.pool_epochs = ds.int('pool_epochs') ?? distill.epochs;
   distill.use_unlabeled = distill.enabled && (useUnlabeledSet ?? unlabeled !== null);
   if (enabledSet === true && kind === 'none') {
     ds.problem('enabled', `= true needs a teacher, but [teacher] kind is none (set kind = native or onnx, or enabled = false)`);

@@ -7,7 +7,7 @@
  * Rows come in the layout Tokenizer.encodeBatch returns: `ids` [rows, maxLength] row-major,
  * `lengths` the real length of each row (>= 1). Token id 0 must be [PAD] (the models' padding row).
  */
-import { loadAddon, RawEpochMetrics, RawNativeStudent, RawRows, RawStudentSpec, RawTrainOptions } from './binding';
+import { loadAddon, RawEpochMetrics, RawNativeStudent, RawRows, RawStudentSpec, RawTrainOptions, RawTrainProgress, RawTrainResult } from './binding';
 
 export type StudentKind = 'textcnn' | 'gru' | 'transformer';
 
@@ -156,6 +156,25 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
+/** The rows of a trainStream() run, one epoch at a time. */
+export interface TrainStreamSource {
+  /** Updates the whole run makes: sum over epochs and parts of ceil(part rows / batchSize). The schedule's length. */
+  totalSteps: number;
+  /** The parts of epoch `epoch` (1-based), in training order; each part needs at least one row. */
+  parts(epoch: number): AsyncIterable<TrainRows> | Iterable<TrainRows>;
+}
+
+/** native/addon/train_session_wrap.cc (the raw shape; NativeStudent.trainStream is the API). */
+interface RawTrainSession {
+  trainPart(rows: RawRows, onProgress: ((p: RawTrainProgress) => void) | null): Promise<{ examples: number; steps: number; cancelled: boolean }>;
+  endEpoch(): Promise<RawEpochMetrics>;
+  finish(): Promise<RawTrainResult>;
+  cancel(): void;
+}
+interface RawTrainSessionClass {
+  new (student: RawNativeStudent, options: RawTrainOptions, totalSteps: number, evalRows: RawRows | null): RawTrainSession;
+}
+
 export interface PredictOptions {
   /** 0 (default) = every core. */
   threads?: number;
@@ -268,6 +287,101 @@ export class NativeStudent {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
+  }
+
+  /**
+   * Trains like train(), but with the rows of each epoch arriving in parts from `source`, so
+   * only one part is held at a time (a pool far larger than memory, streamed from its file).
+   * Each part is shuffled (seeded) and trained in batches; the optimiser state, the
+   * learning-rate schedule (over source.totalSteps updates) and the best epoch carry across
+   * parts. Deterministic for a given seed, thread count and sequence of parts.
+   */
+  async trainStream(source: TrainStreamSource, evalRows: EvalRows | null, options: StudentTrainOptions, hooks: TrainHooks = {}): Promise<TrainReport> {
+    const callerStack = new Error().stack ?? '';
+    checkObject(source as unknown, 'source');
+    const totalSteps = checkInteger(source.totalSteps, 'source.totalSteps', 1);
+    if (typeof source.parts !== 'function') throw new TypeError(`Expected a function for source.parts but received ${describe(source.parts)}`);
+    let evalRaw: RawRows | null = null;
+    if (evalRows !== null && evalRows !== undefined) {
+      evalRaw = checkRows(evalRows, 'evalRows', this.spec.vocabSize);
+      const n = evalRows.lengths.length;
+      checkTyped(evalRows.labels, Int32Array, 'Int32Array', n, 'evalRows.labels', `rows (${n})`);
+      evalRaw.labels = evalRows.labels;
+    }
+    const raw = checkTrainOptions(options);
+    checkObject(hooks as unknown, 'hooks');
+    const signal: AbortSignal | undefined = hooks.signal;
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw new TypeError(`Expected an AbortSignal for hooks.signal but received ${describe(signal)}`);
+    }
+    if (signal?.aborted) return { epochs: [], bestEpoch: 0, examplesPerSecond: 0, cancelled: true, steps: 0, restoredBest: false };
+    const Session = loadAddon().TrainSession as RawTrainSessionClass;
+    let session: RawTrainSession;
+    try {
+      session = new Session(this.raw(), raw, totalSteps, evalRaw);
+    } catch (err) {
+      throw withCallerStack(err, 'trainStream', callerStack);
+    }
+    const abort = (): void => session.cancel();
+    signal?.addEventListener('abort', abort, { once: true });
+    const onProgress = hooks.onProgress ? hooks.onProgress.bind(hooks) : null;
+    let cancelled = false;
+    let failure: unknown = null;
+    try {
+      for (let epoch = 1; epoch <= raw.epochs && !cancelled; epoch++) {
+        let index = 0;
+        for await (const part of source.parts(epoch)) {
+          const name = `epoch ${epoch} part ${index++}`;
+          const partRaw = this.checkTrainRows(part, name);
+          const r = await session.trainPart(partRaw, onProgress);
+          if (r.cancelled || signal?.aborted) {
+            cancelled = true;
+            break;
+          }
+        }
+        // A cancelled, partial epoch is neither evaluated nor reported (as train()).
+        if (cancelled) break;
+        const metrics = await session.endEpoch();
+        hooks.onEpoch?.(epochReport(metrics));
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+    // Always finish: it restores the best epoch and unlocks the student, also after a failure.
+    let result: RawTrainResult;
+    try {
+      result = await session.finish();
+    } catch (err) {
+      throw withCallerStack(failure ?? err, 'trainStream', callerStack);
+    }
+    if (failure !== null) throw withCallerStack(failure, 'trainStream', callerStack);
+    return {
+      epochs: result.epochs.map(epochReport),
+      bestEpoch: result.bestEpoch,
+      examplesPerSecond: result.examplesPerSecond,
+      cancelled: cancelled || result.cancelled,
+      steps: result.steps,
+      restoredBest: result.restoredBest,
+    };
+  }
+
+  /** Checks one part of train rows (labels and/or soft targets), as train() checks its rows. */
+  private checkTrainRows(train: TrainRows, name: string): RawRows {
+    const C = this.spec.numClasses;
+    const out = checkRows(train, name, this.spec.vocabSize);
+    if (train.labels === undefined && train.softTargets === undefined) {
+      throw new TypeError(`Expected labels or softTargets (or both) in ${name} but received neither`);
+    }
+    const rows = train.lengths.length;
+    if (train.labels !== undefined) checkTyped(train.labels, Int32Array, 'Int32Array', rows, `${name}.labels`, `rows (${rows})`);
+    if (train.softTargets !== undefined) {
+      checkTyped(train.softTargets, Float32Array, 'Float32Array', rows * C, `${name}.softTargets`, `rows*numClasses (${rows}*${C})`);
+    }
+    out.labels = train.labels ?? null;
+    out.softTargets = train.softTargets ?? null;
+    return out;
   }
 
   /** Asks a running train() to stop after its current batch (like aborting its signal). */

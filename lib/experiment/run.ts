@@ -12,6 +12,11 @@
  * <run>/experiment/<setting>/. The derived configs stay in <run>/experiment/
  * so any setting can be re-run or inspected with the usual commands.
  *
+ * The teacher is trained once: both distilled settings use <run>/teacher/ and
+ * <run>/soft-labels.cache, the same places `model-distill train config.ini
+ * uniqid` uses, so a teacher an earlier train run left there is reused (when its
+ * settings and data fingerprint match) and no text is scored twice.
+ *
  * Every model is scored on the eval file (and on --data FILE, else [data] test,
  * when given). Results: <run>/experiment.md (table), experiment.svg and
  * experiment.png (grouped bar chart of eval accuracy).
@@ -137,8 +142,12 @@ async function scoreFolder(dir: string, file: string): Promise<Score> {
  * can load it, else the figures the pipeline recorded in run.json. null when
  * the run left neither.
  */
-async function scoreTeacher(run: string, evalFile: string, dataFile: string | null): Promise<{ eval: Score | null; data: Score | null; note: string | null; dir: string | null }> {
-  const folder = path.join(run, 'teacher');
+async function scoreTeacher(
+  folder: string,
+  run: string,
+  evalFile: string,
+  dataFile: string | null,
+): Promise<{ eval: Score | null; data: Score | null; note: string | null; dir: string | null }> {
   if (fs.existsSync(path.join(folder, 'config.json'))) {
     try {
       return { eval: await scoreFolder(folder, evalFile), data: dataFile ? await scoreFolder(folder, dataFile) : null, note: null, dir: folder };
@@ -240,7 +249,14 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
     log(`experiment: ${setting} (${derived})`);
     let summary;
     try {
-      summary = await trainFromConfig(derived, uniqid, { log, progress: options.progress ?? false });
+      // The distilled settings share the run's teacher and soft-label cache (<run>/teacher/,
+      // <run>/soft-labels.cache): trained or scored once, and reused from an earlier
+      // `model-distill train` of the same config and uniqid when its settings and data match.
+      summary = await trainFromConfig(derived, uniqid, {
+        log,
+        progress: options.progress ?? false,
+        teacherFolder: setting === 'alone' ? undefined : run,
+      });
     } catch (err) {
       const reason = teacherUnavailable(err);
       if (reason === null) {
@@ -264,9 +280,9 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
         dir: student.dir,
       });
     }
-    // The teacher is the same in both distilled settings (same config and seed): report it once.
+    // One teacher serves both distilled settings (trained or found in <run>/teacher): report it once.
     if (setting !== 'alone' && teacherRow === null) {
-      const t = await scoreTeacher(summary.runDir, config.data.eval, dataFile);
+      const t = await scoreTeacher(path.join(run, 'teacher'), summary.runDir, config.data.eval, dataFile);
       teacherRow = { model: 'teacher', setting: 'teacher', ...t };
     }
   }

@@ -35,6 +35,7 @@ import { newPoolStats, streamLineBatches } from '../data';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
 import type { EncodedRows, NativeStudent, StudentTrainOptions, TransformerSpec } from '../student';
 import type { Tokenizer } from '../tokenizer';
+import { PoolLogitsWriter, type PoolSoftLabels } from './pool-stream';
 import { fillEmptyRows, type PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import { fileSha256, SoftLabelCache, textKey } from './soft-label-cache';
@@ -108,8 +109,8 @@ export interface Teacher {
 export interface SoftTargets {
   /** [train rows, C] teacher logits for the labelled rows. */
   train: Float32Array;
-  /** The pool in the students' tokenisation with the teacher's logits; null without [distill] use_unlabeled. */
-  pool: { rows: EncodedRows; logits: Float32Array } | null;
+  /** The pool file and the teacher's logits in pool order (pool-stream.ts; the pool is never held); null without [distill] use_unlabeled. */
+  pool: PoolSoftLabels | null;
   teacher: TeacherIdentity;
 }
 
@@ -367,24 +368,6 @@ async function scoreTexts(
   return out;
 }
 
-/** A growable Int32Array / Float32Array pair for the pool rows. */
-class Growable<T extends Int32Array | Float32Array> {
-  length = 0;
-  constructor(public data: T, private readonly make: (n: number) => T) {}
-  push(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.data.length) {
-      const bigger = this.make(Math.max(this.data.length * 2, this.length + values.length));
-      bigger.set(this.data.subarray(0, this.length));
-      this.data = bigger;
-    }
-    this.data.set(values, this.length);
-    this.length += values.length;
-  }
-  trimmed(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-}
-
 /** Step 3: the teacher's logits for the rows the students train on; null without a teacher or with distillation off. */
 export async function softTargetsStep(
   config: Config,
@@ -427,31 +410,34 @@ export async function softTargetsStep(
       const limit = config.distill.unlabeled_limit;
       const counts = { texts: 0, fromCache: 0, scored: 0 };
       const stats = newPoolStats();
-      const ids = new Growable(new Int32Array(0), (n) => new Int32Array(n));
-      const lengths = new Growable(new Int32Array(0), (n) => new Int32Array(n));
-      const logits = new Growable(new Float32Array(0), (n) => new Float32Array(n));
+      // The logits go to disk in pool order; the students stream the pool again (pool-stream.ts).
+      const logits = new PoolLogitsWriter(runFolder, C);
       let noTokenRows = 0;
       const bar = options.progress === false ? null : new Progress({ label: 'scoring pool', total: limit, unit: 'texts', stream: options.progress });
       let lastLog = Date.now();
-      for await (const batch of streamLineBatches(config.data.unlabeled, { batchSize: POOL_READ_BATCH, stats })) {
-        if (options.signal?.aborted) throw new Error('soft labels: cancelled');
-        const texts = limit > 0 ? batch.texts.slice(0, limit - counts.texts) : batch.texts;
-        logits.push(await scoreTexts(teacher, data, cache, texts, counts, config.train.threads));
-        // The students' tokenisation of the same texts, kept as ids only (the texts are dropped here).
-        const enc = await data.tokenizer.encodeBatchAsync(texts, { maxLength: data.maxLength, addSpecialTokens: data.addSpecialTokens });
-        noTokenRows += fillEmptyRows(enc, data.tokenizer.unkId);
-        ids.push(enc.ids);
-        lengths.push(enc.lengths);
-        bar?.update(counts.texts, `${formatCount(counts.fromCache)} cached`);
-        if (Date.now() - lastLog > 10_000) {
-          lastLog = Date.now();
-          log.info(`soft labels: pool ${formatCount(counts.texts)} texts so far (${formatCount(counts.scored)} scored, ${formatCount(counts.fromCache)} from the cache)`);
+      try {
+        for await (const batch of streamLineBatches(config.data.unlabeled, { batchSize: POOL_READ_BATCH, stats })) {
+          if (options.signal?.aborted) throw new Error('soft labels: cancelled');
+          const texts = limit > 0 ? batch.texts.slice(0, limit - counts.texts) : batch.texts;
+          logits.append(await scoreTexts(teacher, data, cache, texts, counts, config.train.threads));
+          // The students' tokenisation, only to count texts with no student token (nothing is kept).
+          const enc = await data.tokenizer.encodeBatchAsync(texts, { maxLength: data.maxLength, addSpecialTokens: data.addSpecialTokens });
+          noTokenRows += fillEmptyRows(enc, data.tokenizer.unkId);
+          bar?.update(counts.texts, `${formatCount(counts.fromCache)} cached`);
+          if (Date.now() - lastLog > 10_000) {
+            lastLog = Date.now();
+            log.info(`soft labels: pool ${formatCount(counts.texts)} texts so far (${formatCount(counts.scored)} scored, ${formatCount(counts.fromCache)} from the cache)`);
+          }
+          if (limit > 0 && counts.texts >= limit) break;
         }
-        if (limit > 0 && counts.texts >= limit) break;
+      } catch (err) {
+        logits.abandon();
+        throw err;
       }
+      const poolRows = logits.finish();
       bar?.finish(`${formatCount(counts.texts)} texts`);
       record.pool = { path: config.data.unlabeled, limit, ...counts, emptyLines: stats.emptyLines, noTokenRows };
-      pool = { rows: { ids: ids.trimmed(), lengths: lengths.trimmed(), maxLength: data.maxLength }, logits: logits.trimmed() };
+      pool = { path: config.data.unlabeled, limit, rows: poolRows, logitsFile: logits.file, numClasses: C };
       log.info(
         `soft labels: pool ${formatCount(counts.texts)} texts${limit > 0 ? ` (unlabeled_limit ${limit})` : ''}, ` +
           `${formatCount(counts.fromCache)} from the cache, ${formatCount(counts.scored)} scored by the teacher` +

@@ -10,8 +10,9 @@ import * as path from 'path';
 import type { Config, StudentKind } from '../config';
 import { argmaxRows } from '../metrics';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
-import type { EpochReport, GruSpec, StudentTrainOptions, TextCnnSpec, TrainReport, TrainRows, NativeStudent } from '../student';
+import type { EpochReport, GruSpec, StudentTrainOptions, TextCnnSpec, TrainHooks, TrainReport, NativeStudent } from '../student';
 import { readWord2Vec } from '../vectors';
+import { poolTrainSource, POOL_PART_ROWS } from './pool-stream';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import type { SoftTargets } from './teacher';
@@ -65,6 +66,8 @@ export interface StudentStepOptions {
   /** Where progress bars go; false = no bars (the per-epoch lines still go to the log). */
   progress: ProgressWriter | false;
   signal?: AbortSignal;
+  /** Pool texts per streamed part (tests); default POOL_PART_ROWS. */
+  poolPartRows?: number;
 }
 
 const fmt4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
@@ -85,8 +88,8 @@ export async function trainStudentStep(
   const spec = studentSpec(config, kind, data.vocabTokens.length, numClasses);
   const trainOptions = studentTrainOptions(config, kind);
   if (soft !== null) {
-    // Distillation: [distill] epochs, temperature, alpha and loss.
-    trainOptions.epochs = config.distill.epochs;
+    // Distillation: [distill] epochs (pool_epochs with the pool), temperature, alpha and loss.
+    trainOptions.epochs = soft.pool !== null ? config.distill.pool_epochs : config.distill.epochs;
     trainOptions.temperature = config.distill.temperature;
     trainOptions.alpha = config.distill.alpha;
     trainOptions.distillLoss = config.distill.loss;
@@ -111,16 +114,30 @@ export async function trainStudentStep(
     );
   }
 
-  const trainRows = distillationRows(data, soft);
-  const rows = trainRows.lengths.length;
+  const poolRows = soft?.pool?.rows ?? 0;
+  const rows = data.trainRows.lengths.length + poolRows;
+  const partRows = options.poolPartRows ?? POOL_PART_ROWS;
   if (soft !== null) {
     log.info(
       `${kind}: distilling from teacher ${soft.teacher.weightsSha256.slice(0, 12)}… on ${formatCount(data.trainRows.lengths.length)} labelled rows ` +
-        `(alpha ${config.distill.alpha})${soft.pool ? ` + ${formatCount(soft.pool.rows.lengths.length)} pool rows (soft labels only)` : ''}; ` +
+        `(alpha ${config.distill.alpha})${soft.pool ? ` + ${formatCount(poolRows)} pool rows (soft labels only; streamed from ${soft.pool.path} in parts of ${formatCount(partRows)} texts, shuffled within a part)` : ''}; ` +
         `loss ${config.distill.loss}${config.distill.loss === 'kl' ? `, temperature ${config.distill.temperature}` : ''}`,
     );
   }
-  const stepsPerEpoch = Math.ceil(rows / trainOptions.batchSize);
+  // The pool is streamed (pool-stream.ts): each epoch reads it again, one part at a time.
+  const source =
+    soft !== null && soft.pool !== null
+      ? poolTrainSource(data, soft.train, soft.pool, trainOptions.epochs, {
+          batchSize: trainOptions.batchSize,
+          seed: trainOptions.seed,
+          partRows,
+          signal: options.signal,
+          onEpochRead: (epoch, c) => {
+            if (epoch === 1 && c.stats.emptyLines > 0) log.info(`${kind}: pool: ${c.stats.emptyLines} empty lines skipped, ${formatCount(c.poolRows)} texts used`);
+          },
+        })
+      : null;
+  const stepsPerEpoch = source === null ? Math.ceil(rows / trainOptions.batchSize) : source.totalSteps / trainOptions.epochs;
   const newBar = (epoch: number) =>
     options.progress === false
       ? null
@@ -130,27 +147,26 @@ export async function trainStudentStep(
   let barEpoch = 1;
   const started = Date.now();
 
-  const report: TrainReport = await student.train(
-    trainRows,
-    data.evalRows,
-    trainOptions,
-    {
-      signal: options.signal,
-      onProgress: (p) => {
-        if (p.epoch !== barEpoch || bar === null) return; // a late event of a finished epoch
-        const done = Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize);
-        bar.update(done, `loss ${p.runningLoss.toFixed(4)}`);
-      },
-      onEpoch: (e) => {
-        const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;
-        // On a terminal the bar ends with its final state; elsewhere the log line below says it all.
-        if (tty) bar?.finish(`loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`);
-        log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
-        barEpoch = e.epoch + 1;
-        bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
-      },
+  const hooks: TrainHooks = {
+    signal: options.signal,
+    onProgress: (p) => {
+      if (p.epoch !== barEpoch || bar === null) return; // a late event of a finished epoch
+      const done = Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize);
+      bar.update(done, `loss ${p.runningLoss.toFixed(4)}`);
     },
-  );
+    onEpoch: (e) => {
+      const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;
+      // On a terminal the bar ends with its final state; elsewhere the log line below says it all.
+      if (tty) bar?.finish(`loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`);
+      log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
+      barEpoch = e.epoch + 1;
+      bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
+    },
+  };
+  const report: TrainReport =
+    source === null
+      ? await student.train(soft === null ? data.trainRows : { ...data.trainRows, softTargets: soft.train }, data.evalRows, trainOptions, hooks)
+      : await student.trainStream(source, data.evalRows, trainOptions, hooks);
   if (report.cancelled) throw new Error(`${kind}: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
   const seconds = (Date.now() - started) / 1000;
   const best = report.bestEpoch > 0 ? report.epochs.find((e) => e.epoch === report.bestEpoch) : undefined;
@@ -184,7 +200,8 @@ export async function trainStudentStep(
               alpha: config.distill.alpha,
               loss: config.distill.loss,
               labelledRows: data.trainRows.lengths.length,
-              poolRows: soft.pool === null ? 0 : soft.pool.rows.lengths.length,
+              poolRows,
+              poolPartRows: soft.pool === null ? null : partRows,
             },
     },
   });
@@ -225,40 +242,6 @@ export async function trainStudentStep(
     embeddings,
   };
 }
-
-/**
- * The rows a student trains on. Without a teacher: the labelled rows. Distilling:
- * the labelled rows with their labels AND the teacher's logits (the trainer mixes
- * alpha * soft + (1 - alpha) * hard), then the pool rows with label -1 and the
- * teacher's logits only.
- */
-export function distillationRows(data: PreparedData, soft: SoftTargets | null): TrainRows {
-  if (soft === null) return data.trainRows;
-  const pool = soft.pool;
-  if (pool === null) return { ...data.trainRows, softTargets: soft.train };
-  // Built once per run and shared by every student: with a 500k-text pool the ids alone are ~250 MB.
-  const built = combinedRows.get(soft);
-  if (built !== undefined) return built;
-  const t = data.trainRows;
-  if (pool.rows.maxLength !== t.maxLength) throw new Error(`pool rows have maxLength ${pool.rows.maxLength}, train rows ${t.maxLength}`);
-  const n = t.lengths.length;
-  const m = pool.rows.lengths.length;
-  const ids = new Int32Array((n + m) * t.maxLength);
-  ids.set(t.ids, 0);
-  ids.set(pool.rows.ids, n * t.maxLength);
-  const lengths = new Int32Array(n + m);
-  lengths.set(t.lengths, 0);
-  lengths.set(pool.rows.lengths, n);
-  const labels = new Int32Array(n + m).fill(-1);
-  labels.set(t.labels, 0);
-  const softTargets = new Float32Array(soft.train.length + pool.logits.length);
-  softTargets.set(soft.train, 0);
-  softTargets.set(pool.logits, soft.train.length);
-  const rows = { ids, lengths, maxLength: t.maxLength, labels, softTargets };
-  combinedRows.set(soft, rows);
-  return rows;
-}
-const combinedRows = new WeakMap<SoftTargets, TrainRows>();
 
 function describeSpec(spec: TextCnnSpec | GruSpec): string {
   if (spec.kind === 'textcnn') {

@@ -37,6 +37,12 @@ export interface TrainFromConfigOptions {
   signal?: AbortSignal;
   /** "Today" for a `${time}` uniqid (tests). */
   now?: Date;
+  /**
+   * Where the teacher (<folder>/teacher/) and its soft-label cache live; default the run
+   * folder. `experiment` points every distilled setting at the user's run folder, so the
+   * teacher is trained (or found) once and every text is scored once for all settings.
+   */
+  teacherFolder?: string;
 }
 
 export interface RunSummary {
@@ -72,8 +78,10 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
 
     const data = await log.step('data', () => prepareData(config, dir, log));
     const stepOptions = { progress: options.progress ?? false, signal: options.signal } as const;
-    const teacher = await log.step('teacher', () => teacherStep(config, data, dir, log, stepOptions));
-    const soft = await log.step('soft_targets', () => softTargetsStep(config, teacher, data, dir, log, stepOptions));
+    const teacherFolder = options.teacherFolder === undefined ? dir : path.resolve(options.teacherFolder);
+    if (teacherFolder !== dir) fs.mkdirSync(teacherFolder, { recursive: true });
+    const teacher = await log.step('teacher', () => teacherStep(config, data, teacherFolder, log, stepOptions));
+    const soft = await log.step('soft_targets', () => softTargetsStep(config, teacher, data, teacherFolder, log, stepOptions));
     if (soft !== null) {
       const d = config.distill;
       log.record.distill = {
@@ -81,10 +89,10 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
         temperature: d.temperature,
         alpha: d.alpha,
         loss: d.loss,
-        epochs: d.epochs,
+        epochs: soft.pool === null ? d.epochs : d.pool_epochs,
         useUnlabeled: d.use_unlabeled,
         unlabeledLimit: d.unlabeled_limit,
-        poolRows: soft.pool === null ? 0 : soft.pool.rows.lengths.length,
+        poolRows: soft.pool === null ? 0 : soft.pool.rows,
       };
     }
 
