@@ -9,6 +9,7 @@
  */
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -145,8 +146,29 @@ describe('model-distill train with [teacher] kind = native', function () {
       { ...firstRecord.distill },
       { teacher: firstRecord.teacher.weightsSha256, temperature: 2, alpha: 0.5, loss: 'kl', epochs: 2, useUnlabeled: true, unlabeledLimit: 0, poolRows: POOL_TEXTS },
     );
+    // Everything needed to reproduce the run: the command, the data files' hashes, the resolved config,
+    // each student's per-epoch metrics, and the pool's part size (it decides the training order).
+    const r = firstRecord.reproduce;
+    assert.match(r.command, /^model-distill train .*config\.ini default$/);
+    for (const [key, file] of [['train', 'train.tsv'], ['eval', 'eval.tsv'], ['unlabeled', 'unlabeled.txt'], ['class_id', 'class_id.txt']]) {
+      assert.equal(r.files[key].path, path.join(fixture, file));
+      assert.equal(r.files[key].sha256, createHash('sha256').update(fs.readFileSync(path.join(fixture, file))).digest('hex'), `${key} hash`);
+    }
+    assert.ok(r.files.vocab, 'the vocab the run used (built by it) is hashed too');
+    assert.equal(typeof r.poolPartRows, 'number');
+    const resolved = readJson(path.join(run, 'config.resolved.json'));
+    assert.equal(resolved.distill.temperature, 2);
+    assert.equal(resolved.teacher.kind, 'native');
+    assert.deepEqual(firstRecord.students.map((st: any) => st.kind), ['textcnn', 'gru']);
+    for (const st of firstRecord.students) {
+      assert.equal(st.epochs.length, 2, `${st.kind}: one record per epoch`);
+      for (const e of st.epochs) assert.ok(typeof e.trainLoss === 'number' && typeof e.evalAccuracy === 'number');
+    }
+    const runLog = fs.readFileSync(path.join(run, 'run.log'), 'utf8');
+    assert.match(runLog, /textcnn epoch 2\/2: train loss [\d.]+, .* eval accuracy [\d.]+/);
     for (const kind of ['textcnn', 'gru']) {
       const training = readJson(path.join(run, kind, 'config.json')).training;
+      assert.equal(training.distill.poolPartRows, r.poolPartRows);
       assert.equal(training.distill.teacher.weightsSha256, firstRecord.teacher.weightsSha256);
       assert.equal(training.distill.poolRows, POOL_TEXTS);
       assert.equal(training.trainRows, TRAIN_ROWS + POOL_TEXTS, `${kind} trained on labelled + pool rows`);

@@ -31,9 +31,17 @@ export function textKey(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** sha256 of a file's bytes, hex (the teacher's identity from its weights file). */
+/** sha256 of a file's bytes, hex (the teacher's identity from its weights file; data files). Read in 1 MB blocks: a pool may not fit in memory. */
 export function fileSha256(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const hash = createHash('sha256');
+  const block = Buffer.allocUnsafe(1 << 20);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n = fs.readSync(fd, block, 0, block.length, null); n > 0; n = fs.readSync(fd, block, 0, block.length, null)) hash.update(block.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 export interface CacheOpenReport {

@@ -21,10 +21,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { loadConfig, resolveUniqid, runDir, writeResolvedConfig, type StudentKind } from '../config';
+import { loadConfig, resolveUniqid, runDir, writeResolvedConfig, type Config, type StudentKind } from '../config';
 import type { ProgressWriter } from '../progress';
+import { POOL_PART_ROWS } from './pool-stream';
 import { prepareData } from './prepare-data';
 import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
+import { fileSha256 } from './soft-label-cache';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
 import { trainStudentStep, type StudentResult } from './train-student';
 
@@ -77,6 +79,12 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     log.info(`model-distill ${v.package}, core ${v.core} (${v.simd}), node ${v.node}, ${v.cores} cores, threads ${config.train.threads}`);
 
     const data = await log.step('data', () => prepareData(config, dir, log));
+    // What reproduces this run: the command, and the exact bytes of every data file it read.
+    log.record.reproduce = {
+      command: `model-distill train ${config.file} ${uniqid}`,
+      files: dataFileHashes(config),
+      poolPartRows: POOL_PART_ROWS,
+    };
     const stepOptions = { progress: options.progress ?? false, signal: options.signal } as const;
     const teacherFolder = options.teacherFolder === undefined ? dir : path.resolve(options.teacherFolder);
     if (teacherFolder !== dir) fs.mkdirSync(teacherFolder, { recursive: true });
@@ -113,4 +121,14 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     throw err;
   }
   return { uniqid, runDir: dir, config: config.file, files, students, seconds: log.record.timings.total };
+}
+
+/** sha256 of each data file the run reads ([data] train, eval, unlabeled, class_id, vocab, test). */
+function dataFileHashes(config: Config): Record<string, { path: string; sha256: string }> {
+  const out: Record<string, { path: string; sha256: string }> = {};
+  const d = config.data;
+  for (const [key, file] of [['train', d.train], ['eval', d.eval], ['unlabeled', d.unlabeled], ['class_id', d.class_id], ['vocab', d.vocab], ['test', d.test]] as const) {
+    if (file !== null && fs.existsSync(file)) out[key] = { path: file, sha256: fileSha256(file) };
+  }
+  return out;
 }
