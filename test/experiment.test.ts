@@ -138,6 +138,24 @@ describe('experiment: runExperiment on a tiny ad-claims set', function () {
     assert.strictEqual(png.width, layout.width);
     assert.ok(png.rgba.equals(Buffer.from(renderRgba(layout))), 'PNG pixels = the rendered chart');
 
+    // One teacher for both distilled settings: trained by the first in <run>/teacher, reused by the
+    // second, and every text scored once (the second setting finds the train texts in the cache).
+    const setting = (folder: string) => JSON.parse(fs.readFileSync(path.join(result.runDir, 'experiment', folder, 'exp', 'run.json'), 'utf8'));
+    const distilled = setting('distilled');
+    const pooled = setting('distilled-pool');
+    assert.strictEqual(distilled.teacher.dir, path.join(result.runDir, 'teacher'));
+    assert.strictEqual(distilled.teacher.reused, false);
+    assert.strictEqual(pooled.teacher.reused, true);
+    assert.strictEqual(pooled.teacher.weightsSha256, distilled.teacher.weightsSha256);
+    assert.strictEqual(pooled.softLabels.train.scored, 0);
+    assert.ok(!fs.existsSync(path.join(result.runDir, 'experiment', 'distilled', 'exp', 'teacher')), 'no per-setting teacher');
+    const teacherRow = result.rows.find((r) => r.setting === 'teacher')!;
+    assert.strictEqual(teacherRow.dir, path.join(result.runDir, 'teacher'));
+    // A second experiment reuses that teacher too (as it would one an earlier `train` left there).
+    const again = await runExperiment(config, 'exp', { settings: ['distilled'] });
+    assert.deepStrictEqual(again.failures, []);
+    assert.strictEqual(setting('distilled').teacher.reused, true);
+
     // The derived configs stay beside the settings, with absolute paths.
     for (const f of ['alone.ini', 'distilled.ini', 'distilled-pool.ini']) assert.ok(fs.existsSync(path.join(result.runDir, 'experiment', f)), f);
     assert.ok(fs.readFileSync(path.join(result.runDir, 'experiment', 'alone.ini'), 'utf8').includes(`train = ${path.join(tmp, 'demo', 'train.tsv')}`));
