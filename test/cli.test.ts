@@ -4,48 +4,17 @@
  * and its output is compared with the library API in this process.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 import { Tokenizer } from '../lib/tokenizer';
+import { ok, outputLines, REPO_ROOT, runCli, type CliResult } from './helpers/cli';
 import { preTokenize } from '../lib/wordpiece';
 
-const repoRoot = path.resolve(__dirname, '..');
-const cli = path.join(repoRoot, 'lib', 'cli.ts');
+const repoRoot = REPO_ROOT;
 const sample = path.join(repoRoot, 'examples', 'reviews-zh.txt');
 const sampleLines = fs.readFileSync(sample, 'utf8').split('\n').filter((l) => l.length > 0);
-
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], input: string | Buffer = '', env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', cli, ...args], {
-    cwd: repoRoot,
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, MODEL_DISTILL_DEBUG: '', ...env },
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: 120_000,
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(r: CliResult, what: string): CliResult {
-  assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
-  return r;
-}
-
-/** Output lines (the final newline ends the last line; it does not start another). */
-function outputLines(stdout: string): string[] {
-  assert.ok(stdout === '' || stdout.endsWith('\n'), 'output ends with a newline');
-  return stdout === '' ? [] : stdout.slice(0, -1).split('\n');
-}
 
 let tmp: string;
 /** A vocabulary built by the CLI from the committed sample, used by the tokenize tests. */

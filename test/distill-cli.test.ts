@@ -8,7 +8,6 @@
  * the distillation settings are recorded. Also unit tests of the cache format.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -17,30 +16,14 @@ import * as path from 'path';
 import { loadStudentFromFolder } from '../lib/model-folder';
 import { SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
 import { Tokenizer } from '../lib/tokenizer';
+import { ok, runCli, TINY_REVIEWS } from './helpers/cli';
 
-const repoRoot = path.resolve(__dirname, '..');
-const cli = path.join(repoRoot, 'lib', 'cli.ts');
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'tiny-reviews');
+const fixture = TINY_REVIEWS;
 const TRAIN_ROWS = 360;
 const POOL_TEXTS = 240;
 
-function runCli(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', cli, ...args], {
-    cwd: repoRoot,
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, MODEL_DISTILL_DEBUG: '' },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 120_000,
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 function train(config: string, what: string): string {
-  const r = runCli(['train', config]);
-  assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
-  return r.stderr;
+  return ok(runCli(['train', config]), what).stderr;
 }
 
 /** <dir>/config.ini: tiny students, a tiny native teacher, [distill] lines as given. */

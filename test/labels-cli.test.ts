@@ -9,45 +9,15 @@
  * original alone, and refuse stale or missing inputs with messages naming them.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 import { stratifiedFolds } from '../lib/labels/detect';
+import { fails, ok, runCli, TINY_REVIEWS, TINY_REVIEWS_LABELS, type CliResult } from './helpers/cli';
 
-const repoRoot = path.resolve(__dirname, '..');
-const cli = path.join(repoRoot, 'lib', 'cli.ts');
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'tiny-reviews');
-const LABELS = ['正面', '负面', '物流'];
-
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): CliResult {
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', cli, ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env: { ...process.env, MODEL_DISTILL_DEBUG: '' },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 120_000,
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(r: CliResult, what: string): CliResult {
-  assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
-  return r;
-}
-
-function fails(r: CliResult, what: string, code: number, pattern: RegExp): void {
-  assert.equal(r.status, code, `${what} should fail with exit code ${code}, got ${r.status}: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-}
+const fixture = TINY_REVIEWS;
+const LABELS = TINY_REVIEWS_LABELS;
 
 /** mulberry32, as the fixture generator uses. */
 function rng(seed: number): () => number {
@@ -230,12 +200,12 @@ describe('model-distill clean-labels', () => {
   });
 
   it('BAD CALL – --min-confidence out of range, or without --relabel, is a usage error', () => {
-    fails(runCli(['clean-labels', config, '--relabel', '--min-confidence', '1.5']), 'min-confidence 1.5', 2, /Expected a number between 0 and 1 for --min-confidence but received "1.5"/);
-    fails(runCli(['clean-labels', config, '--min-confidence', '0.5']), 'without --relabel', 2, /--min-confidence only applies with --relabel/);
+    fails(runCli(['clean-labels', config, '--relabel', '--min-confidence', '1.5']), 'min-confidence 1.5', /Expected a number between 0 and 1 for --min-confidence but received "1.5"/, 2);
+    fails(runCli(['clean-labels', config, '--min-confidence', '0.5']), 'without --relabel', /--min-confidence only applies with --relabel/, 2);
   });
 
   it('a run without detection says to run detect-wrong-labels first', () => {
-    fails(runCli(['clean-labels', config, 'other']), 'no wrong_labels.tsv', 1, /no wrong_labels\.tsv in run "other" .*run first: model-distill detect-wrong-labels .*config\.ini other/);
+    fails(runCli(['clean-labels', config, 'other']), 'no wrong_labels.tsv', /no wrong_labels\.tsv in run "other" .*run first: model-distill detect-wrong-labels .*config\.ini other/, 1);
   });
 
   it('a train file changed since detection is refused, naming the line', () => {
@@ -249,19 +219,19 @@ describe('model-distill clean-labels', () => {
     fs.mkdirSync(path.join(dir, 'runs', 'default'), { recursive: true });
     fs.copyFileSync(path.join(tmp, 'runs', 'default', 'wrong_labels.tsv'), path.join(dir, 'runs', 'default', 'wrong_labels.tsv'));
     const cfg = writeConfig(dir);
-    fails(runCli(['clean-labels', cfg]), 'changed train', 1, new RegExp(`train\\.tsv changed since detection: line ${line} is "改过的文字\\\\t`));
+    fails(runCli(['clean-labels', cfg]), 'changed train', new RegExp(`train\\.tsv changed since detection: line ${line} is "改过的文字\\\\t`), 1);
     assert.ok(!fs.existsSync(path.join(dir, 'train.cleaned.tsv')), 'nothing written');
     // A shorter file: the message names the missing line.
     fs.writeFileSync(path.join(dir, 'train.tsv'), noisyText.split('\n').slice(0, 10).join('\n') + '\n');
     // The first listed row past line 10 (rows before it still match the file).
     const far = rows.map((x) => Number(x[0])).find((l) => l > 10);
-    fails(runCli(['clean-labels', cfg]), 'short train', 1, new RegExp(`names line ${far}, but the file has 10 lines`));
+    fails(runCli(['clean-labels', cfg]), 'short train', new RegExp(`names line ${far}, but the file has 10 lines`), 1);
   });
 
   it('a damaged wrong_labels.tsv names its line', () => {
     const file = path.join(tmp, 'changed', 'runs', 'default', 'wrong_labels.tsv');
     fs.writeFileSync(file, 'line\ttext\tgiven_label\tsuggested_label\tconfidence\n3\t好\t正面\t负面\tabc\n');
-    fails(runCli(['clean-labels', path.join(tmp, 'changed', 'config.ini')]), 'bad confidence', 1, /wrong_labels\.tsv:2: confidence must be a number in \[0, 1\], got "abc"/);
+    fails(runCli(['clean-labels', path.join(tmp, 'changed', 'config.ini')]), 'bad confidence', /wrong_labels\.tsv:2: confidence must be a number in \[0, 1\], got "abc"/, 1);
   });
 
   it('detect-wrong-labels with [labels] model = teacher and no teacher is a config error naming the line', () => {
@@ -269,6 +239,6 @@ describe('model-distill clean-labels', () => {
     fs.mkdirSync(dir);
     fs.copyFileSync(trainFile, path.join(dir, 'train.tsv'));
     const cfg = writeConfig(dir, ['[labels]', 'model = teacher']);
-    fails(runCli(['detect-wrong-labels', cfg]), 'teacher', 1, /config\.ini:\d+: .*\[labels\] .*teacher/);
+    fails(runCli(['detect-wrong-labels', cfg]), 'teacher', /config\.ini:\d+: .*\[labels\] .*teacher/, 1);
   });
 });

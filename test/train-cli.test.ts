@@ -7,52 +7,16 @@
  * Classifier API in this process.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 import { Classifier } from '../lib/classifier';
 import { resolveUniqid } from '../lib/config';
+import { fails, ok, outputLines, runCli, TINY_REVIEWS, TINY_REVIEWS_LABELS } from './helpers/cli';
 
-const repoRoot = path.resolve(__dirname, '..');
-const cli = path.join(repoRoot, 'lib', 'cli.ts');
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'tiny-reviews');
-const LABELS = ['正面', '负面', '物流'];
-
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], input: string | Buffer = ''): CliResult {
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', cli, ...args], {
-    cwd: repoRoot,
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, MODEL_DISTILL_DEBUG: '' },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 120_000,
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(r: CliResult, what: string): CliResult {
-  assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
-  return r;
-}
-
-function fails(r: CliResult, what: string, pattern: RegExp): void {
-  assert.equal(r.status, 1, `${what} should fail with exit code 1, got ${r.status}: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-}
-
-function outputLines(stdout: string): string[] {
-  assert.ok(stdout === '' || stdout.endsWith('\n'), 'output ends with a newline');
-  return stdout === '' ? [] : stdout.slice(0, -1).split('\n');
-}
+const fixture = TINY_REVIEWS;
+const LABELS = TINY_REVIEWS_LABELS;
 
 /** Writes <dir>/config.ini for the fixture with tiny models (3 epochs), model dir <dir>/runs, vocab <dir>/vocab.txt. */
 function tinyConfig(dir: string, overrides: { students?: string; epochs?: number; data?: Record<string, string>; teacher?: string } = {}): string {
