@@ -12,7 +12,8 @@
  * at least half of the eval accuracy the noise cost:
  *   recovered = (acc_cleaned - acc_noisy) / (acc_original - acc_noisy).
  * The trainings (noisy, cleaned, relabelled, original) use the same config, vocab and seed, and `train`'s usual
- * best-epoch choice on eval.tsv; so does each cross-validation fold.
+ * best-epoch choice on eval.tsv; each cross-validation fold picks its best epoch on
+ * its held-out part instead (detection never looks at eval.tsv).
  *
  *   npm run bench -- label-noise            the full run (5 folds + 3 trainings)
  *   npm run bench -- label-noise --quick    3,000 train rows, 2 epochs: checks the wiring

@@ -7,8 +7,9 @@
  * 2. k-fold cross-validation, stratified by given label and seeded
  *    (k = [labels] folds): for each fold a fresh student ([labels] model;
  *    default: the first of [model] students) trains on the other folds, exactly
- *    as `train` would train it (same sizes and [train] settings, best epoch on
- *    the eval file), and predicts the held-out fold. Every train row thus gets
+ *    as `train` would train it (same sizes and [train] settings; best epoch on
+ *    the held-out fold's given labels, never on the eval file), and predicts
+ *    the held-out fold. Every train row thus gets
  *    probabilities from a model that never saw it ("out of fold").
  * 3. Confident learning on those probabilities (confident-learning.ts), with
  *    [labels] filter and rank_by.
@@ -77,6 +78,7 @@ export interface FoldReport {
   trainRows: number;
   heldOutRows: number;
   bestEpoch: number;
+  /** Accuracy of the best epoch on the held-out fold's given labels (the epoch is chosen there, not on the eval file). */
   evalAccuracy: number | null;
   /** Share of held-out rows whose predicted class equals the given label. */
   heldOutAgreement: number;
@@ -238,7 +240,9 @@ async function outOfFoldProbabilities(
       const vectors = await readWord2Vec(config[kind].pretrained_vectors as string, data.vocabTokens);
       student.setEmbeddings(vectors.vectors, vectors.found);
     }
-    const report = await student.train(foldTrain, data.evalRows, { ...trainOptions, seed }, {
+    // The best epoch is chosen on the fold's held-out rows (their given, possibly
+    // wrong labels), never on the eval file: detection must not tune on eval data.
+    const report = await student.train(foldTrain, foldHeldOut, { ...trainOptions, seed }, {
       signal: options.signal,
       onProgress: (p) => {
         const done = Math.min(workPerFold[f], p.step * trainOptions.batchSize);
@@ -270,7 +274,7 @@ async function outOfFoldProbabilities(
     foldReports.push(fr);
     log.info(
       `fold ${f + 1}/${folds}: ${kind} trained on ${formatCount(fr.trainRows)} rows (best epoch ${fr.bestEpoch}, ` +
-        `eval accuracy ${fr.evalAccuracy === null ? '-' : fr.evalAccuracy.toFixed(4)}); ` +
+        `held-out accuracy ${fr.evalAccuracy === null ? '-' : fr.evalAccuracy.toFixed(4)}); ` +
         `predicts the given label of ${(100 * fr.heldOutAgreement).toFixed(1)}% of its ${formatCount(fr.heldOutRows)} held-out rows ` +
         `(${formatDuration(fr.seconds)})`,
     );
