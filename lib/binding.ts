@@ -18,6 +18,7 @@ export interface NativeAddon {
   countInvalidUtf8(bytes: Uint8Array): number;
   NativeStudent: RawNativeStudentClass;
   NativeClassifier: RawNativeClassifierClass;
+  MlmPretrainer: RawMlmPretrainerClass;
   [name: string]: unknown;
 }
 
@@ -120,6 +121,67 @@ export interface RawNativeStudent {
 }
 export interface RawNativeStudentClass {
   new (spec: RawStudentSpec): RawNativeStudent;
+}
+
+/** native/addon/mlm_pretrainer_wrap.cc; lib/pipeline/pretrain.ts checks every argument first. */
+export interface RawPretrainOptions {
+  batchSize: number;
+  maskProb: number;
+  epochs: number;
+  /** > 0: exactly this many updates; 0: epochs decide */
+  maxSteps: number;
+  seed: number;
+  threads: number;
+  learningRate: number;
+  weightDecay: number;
+  warmup: number;
+  clipNorm: number;
+}
+export interface RawPretrainEvent {
+  kind: 'progress' | 'checkpoint';
+  step: number;
+  totalSteps: number;
+  /** progress only: mean loss over the masked positions since the last event */
+  loss?: number;
+  tokens?: number;
+  seconds?: number;
+  tokensPerSecond?: number;
+  learningRate?: number;
+}
+export interface RawPretrainResult {
+  step: number;
+  totalSteps: number;
+  finished: boolean;
+  cancelled: boolean;
+  /** steps, tokens, seconds, tokensPerSecond, meanLoss: of this run() call only */
+  steps: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  meanLoss: number;
+}
+export interface RawMlmPretrainer {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly stepsPerEpoch: number;
+  readonly finished: boolean;
+  readonly running: boolean;
+  loadCheckpoint(path: string): Record<string, string>;
+  run(
+    options: { checkpointPath?: string; checkpointSeconds?: number; encoderPath?: string; metadata?: Record<string, string>; stopAfterSteps?: number },
+    onProgress: ((e: RawPretrainEvent) => void) | null,
+  ): Promise<RawPretrainResult>;
+  cancel(): void;
+  saveCheckpoint(path: string, metadata: Record<string, string>): void;
+  saveEncoder(path: string, metadata: Record<string, string>): void;
+}
+export interface RawMlmPretrainerClass {
+  new (
+    spec: RawStudentSpec,
+    rows: { ids: Int32Array; lengths: Int32Array; maxLength: number },
+    vocab: { maskId: number; specialIds: Int32Array },
+    options: RawPretrainOptions,
+  ): RawMlmPretrainer;
 }
 
 /** native/addon/classifier_wrap.cc: texts as one joined string + UTF-16 offsets, out [n, C] probabilities. */

@@ -130,6 +130,12 @@ export interface TeacherConfig {
   warmup: number;
   pretrain: PretrainKind;
   mlm_epochs: number;
+  /** MLM pre-training: AdamW peak learning rate, batch size, share of tokens masked, warmup fraction, and a step cap (0 = mlm_epochs decide). */
+  mlm_learning_rate: number;
+  mlm_batch_size: number;
+  mlm_mask_prob: number;
+  mlm_warmup: number;
+  mlm_max_steps: number;
   /** A pretrained checkpoint folder (safetensors + config.json + vocab.txt) to fine-tune from, or null. */
   init_checkpoint: string | null;
 }
@@ -305,6 +311,11 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     warmup: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.1, doc: 'fraction of steps warming up' },
     pretrain: { type: 'enum', values: ['none', 'mlm'], default: 'none', doc: 'masked-LM pre-training on the pool first' },
     mlm_epochs: { type: 'int', min: 1, max: 100000, default: 1, doc: 'MLM pre-training epochs' },
+    mlm_learning_rate: { type: 'number', min: 0, minExclusive: true, default: 5e-4, doc: 'MLM pre-training peak learning rate (AdamW)' },
+    mlm_batch_size: { type: 'int', min: 1, max: 1000000, default: 64, doc: 'MLM pre-training batch size' },
+    mlm_mask_prob: { type: 'number', min: 0, max: 1, minExclusive: true, maxExclusive: true, default: 0.15, doc: 'share of tokens MLM predicts' },
+    mlm_warmup: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.1, doc: 'fraction of MLM steps warming up' },
+    mlm_max_steps: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, doc: 'MLM updates, 0 = mlm_epochs decide' },
     init_checkpoint: { type: 'path', doc: 'pretrained checkpoint folder to fine-tune from (optional)' },
   },
   distill: {
@@ -830,6 +841,11 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     warmup: te.number('warmup') as number,
     pretrain: te.enumValue<PretrainKind>('pretrain'),
     mlm_epochs: te.int('mlm_epochs') as number,
+    mlm_learning_rate: te.number('mlm_learning_rate') as number,
+    mlm_batch_size: te.int('mlm_batch_size') as number,
+    mlm_mask_prob: te.number('mlm_mask_prob') as number,
+    mlm_warmup: te.number('mlm_warmup') as number,
+    mlm_max_steps: te.int('mlm_max_steps') as number,
     init_checkpoint: initCheckpoint,
   };
   if (teacher.hidden % teacher.heads !== 0) {
