@@ -8,6 +8,7 @@ import type { CommandSpec } from './args';
 import { tokenizeCommand } from './tokenize';
 import { buildVocabCommand } from './build-vocab';
 import { trainCommand } from './train';
+import { pretrainCommand } from './pretrain';
 import { predictCommand } from './predict';
 import { evalCommand } from './eval';
 import { detectWrongLabelsCommand } from './detect-wrong-labels';
@@ -18,6 +19,7 @@ import { experimentCommand } from './experiment';
 export const commands: CommandSpec[] = [
   tokenizeCommand,
   buildVocabCommand,
+  pretrainCommand,
   trainCommand,
   predictCommand,
   evalCommand,

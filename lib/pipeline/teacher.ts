@@ -20,7 +20,12 @@
  *           [CLS] pieces [SEP] over that vocabulary), a fresh classifier head.
  *   onnx    a classifier exported elsewhere, run in onnxruntime-node
  *           (onnx-teacher.ts) with its own vocab.txt; nothing is trained.
- * Masked-LM pre-training is not here yet.
+ *   native with [teacher] pretrain = mlm: first masked-LM pre-training of the
+ *           same transformer on the train texts + the pool (pretrain.ts, into
+ *           <run>/pretrain/, resumed from its checkpoint or reused when already
+ *           finished with the same settings and data; also `model-distill
+ *           pretrain`), then fine-tuning from those weights. The pre-trained
+ *           encoder's sha256 is part of the teacher's fingerprint.
  *
  * Soft labels: the teacher's logits for every train text and pool text, read
  * from / written to the soft-label cache (soft-label-cache.ts) in the run
@@ -71,8 +76,8 @@ export function checkTeacherSupported(config: Config): void {
     // A missing onnxruntime-node (an optional peer dependency) fails now, not after the data step.
     (require('./onnx-teacher') as typeof import('./onnx-teacher')).loadOnnxRuntime();
   }
-  if (t.kind === 'native' && t.pretrain === 'mlm') {
-    throw configProblem(config, 'teacher', 'pretrain', '= mlm (masked-LM pre-training) is not implemented yet (issue 4); set pretrain = none');
+  if (t.kind === 'native' && t.pretrain === 'mlm' && t.init_checkpoint !== null) {
+    throw configProblem(config, 'teacher', 'pretrain', '= mlm pre-trains from random weights and cannot be combined with init_checkpoint (yet); remove one of them');
   }
 }
 
@@ -185,6 +190,7 @@ export async function teacherStep(
   const { saveModelFolder, loadStudentFromFolder } = require('../model-folder') as typeof import('../model-folder');
   const { checkpointRecord, describeCheckpoint, loadCheckpointWeights, readCheckpoint } = require('./checkpoint-import') as typeof import('./checkpoint-import');
   const { Tokenizer } = require('../tokenizer') as typeof import('../tokenizer');
+  const { pretrainRecord } = require('./pretrain') as typeof import('./pretrain');
   const numClasses = data.classIds.labels.length;
   // [teacher] init_checkpoint: architecture, vocabulary and starting weights from a pretrained checkpoint.
   const initCheckpoint = config.teacher.init_checkpoint;
@@ -199,6 +205,9 @@ export async function teacherStep(
   const trainOptions = teacherTrainOptions(config);
   const maxLength = config.teacher.max_length;
   const dir = path.join(runFolder, TEACHER_DIR);
+  // [teacher] pretrain = mlm: pre-train the encoder first (or resume / reuse it; pretrain.ts), then fine-tune from it.
+  const pretrained =
+    config.teacher.pretrain === 'mlm' ? await (require('./pretrain') as typeof import('./pretrain')).pretrainStep(config, data, runFolder, log, options) : null;
   const fingerprint = createHash('sha256')
     .update(
       JSON.stringify({
@@ -211,6 +220,7 @@ export async function teacherStep(
         eval: fileSha256(config.data.eval),
         vocab: createHash('sha256').update(vocabTokens.join('\n')).digest('hex'),
         ...(checkpoint !== null ? { checkpoint: checkpoint.sha256 } : {}),
+        ...(pretrained !== null ? { pretrainedEncoder: pretrained.encoderSha256 } : {}),
       }),
     )
     .digest('hex');
@@ -241,9 +251,13 @@ export async function teacherStep(
     loadCheckpointWeights(model, checkpoint);
     log.info(`teacher: starting from the ${describeCheckpoint(checkpoint)}`);
   }
+  if (pretrained !== null) {
+    model.loadWeights(pretrained.encoder);
+    log.info(`teacher: starting from the masked-LM pre-trained weights ${pretrained.encoder} (${formatCount(pretrained.step)} steps)`);
+  }
   log.info(
     `teacher: transformer ${spec.layers} layers x hidden ${spec.hidden}, ${spec.heads} heads, FFN ${spec.intermediate}, ` +
-      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from ${checkpoint === null ? 'random weights' : 'the checkpoint'}: ` +
+      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from ${checkpoint !== null ? 'the checkpoint' : pretrained !== null ? 'the MLM pre-trained weights' : 'random weights'}: ` +
       `${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, AdamW lr ${trainOptions.learningRate}, weight decay ${trainOptions.weightDecay}, ` +
       `warmup ${trainOptions.warmup} then linear decay, clip ${trainOptions.clipNorm}`,
   );
@@ -294,6 +308,7 @@ export async function teacherStep(
       epochs: report.epochs,
       fingerprint,
       ...(checkpoint !== null ? { initCheckpoint: checkpointRecord(checkpoint) } : {}),
+      ...(pretrained !== null ? { pretrain: pretrainRecord(pretrained) } : {}),
     },
   });
   const identity: TeacherIdentity = {
@@ -312,6 +327,7 @@ export async function teacherStep(
     evalRows: data.eval.texts.length,
     epochs: report.epochs,
     ...(checkpoint !== null ? { initCheckpoint: checkpointRecord(checkpoint) } : {}),
+    ...(pretrained !== null ? { pretrain: pretrainRecord(pretrained) } : {}),
   };
   return { identity, model, maxLength, tokenizer };
 }
