@@ -333,7 +333,7 @@ export async function pretrainStep(
           return;
         }
         lastLoss = e.loss ?? NaN;
-        if (e.step >= nextPoint || e.step === e.totalSteps) {
+        if (lossCurve.length === 0 || e.step >= nextPoint || e.step === e.totalSteps) {
           lossCurve.push({ step: e.step, loss: Number(lastLoss.toFixed(4)) });
           nextPoint = (Math.floor(e.step / every) + 1) * every;
         }
