@@ -13,7 +13,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { addonAvailable } from '../lib/binding';
+import { loadConfig } from '../lib/config';
 import { pretrainFromConfig } from '../lib/pipeline/pretrain';
+import { checkTeacherSupported } from '../lib/pipeline/teacher';
 import { TINY_REVIEWS } from './helpers/cli';
 
 const STEPS = 40;
@@ -43,7 +45,7 @@ function pretrainConfig(dir: string, teacher: string[] = []): string {
     'threads = 2',
     'seed = 7',
     '[teacher]',
-    'kind = native',
+    ...(teacher.some((l) => l.startsWith('kind')) ? [] : ['kind = native']),
     'layers = 1',
     'hidden = 32',
     'heads = 2',
@@ -103,5 +105,12 @@ describe('masked-LM pre-training of the teacher', function () {
     const b = tensorsOf(uninterruptedEncoder);
     assert.equal(a.header, b.header);
     assert.ok(a.data.equals(b.data), 'resumed encoder weights equal the uninterrupted run\'s, bit for bit');
+  });
+
+  it('refuses pretrain = mlm with kind = onnx or with init_checkpoint, naming the key', () => {
+    // kind = onnx: the config itself is refused (lib/config.ts), pointing at the pretrain line.
+    assert.throws(() => loadConfig(pretrainConfig(path.join(tmp, 'onnx'), ['pretrain = mlm', 'kind = onnx', 'path = teacher.onnx'])), /config\.ini:\d+: \[teacher\] pretrain = mlm needs kind = native \(kind is onnx\)/);
+    const ckpt = loadConfig(pretrainConfig(path.join(tmp, 'ckpt'), ['pretrain = mlm', `init_checkpoint = ${tmp}`]));
+    assert.throws(() => checkTeacherSupported(ckpt), /\[teacher\] pretrain: = mlm .*cannot be combined with init_checkpoint/);
   });
 });
