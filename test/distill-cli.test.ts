@@ -236,15 +236,15 @@ describe('model-distill train with [teacher] kind = native', function () {
     assert.equal(readJson(path.join(tmp, 'nopool', 'runs', 'default', 'gru', 'config.json')).training.trainRows, TRAIN_ROWS);
   });
 
-  it('BAD CONFIG: kind = onnx without path, and MLM pre-training, are named with their line', () => {
+  it('BAD CONFIG: kind = onnx without path, and MLM pre-training with init_checkpoint, are named with their line', () => {
     const onnx = distillConfig(path.join(tmp, 'onnx'), [], ['kind = onnx']);
     let r = runCli(['train', onnx]);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /config\.ini:\d+: .*\[teacher\] kind = onnx needs "path"/);
-    const mlm = distillConfig(path.join(tmp, 'mlm'), [], ['kind = native', 'pretrain = mlm']);
+    const mlm = distillConfig(path.join(tmp, 'mlm'), [], ['kind = native', 'pretrain = mlm', `init_checkpoint = ${tmp}`]);
     r = runCli(['train', mlm]);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /config\.ini:\d+: \[teacher\] pretrain: = mlm \(masked-LM pre-training\) is not implemented yet/);
+    assert.match(r.stderr, /config\.ini:\d+: \[teacher\] pretrain: = mlm pre-trains from random weights and cannot be combined with init_checkpoint/);
   });
 });
 

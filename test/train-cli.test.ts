@@ -275,11 +275,11 @@ describe('train / predict / eval: bad input', () => {
     assert.match(record.error, /line 5: no tab/);
   });
 
-  it('says a teacher feature is not implemented yet (native + pretrain = mlm), pointing at the config line', () => {
+  it('says a teacher combination is not supported (pretrain = mlm + init_checkpoint), pointing at the config line', () => {
     const cfg = tinyConfig(path.join(tmp, 'teacher'), { teacher: 'native' });
-    fs.appendFileSync(cfg, 'pretrain = mlm\n'); // [teacher] is the last section
+    fs.appendFileSync(cfg, `pretrain = mlm\ninit_checkpoint = ${tmp}\n`); // [teacher] is the last section
     const line = fs.readFileSync(cfg, 'utf8').split('\n').indexOf('pretrain = mlm') + 1;
-    fails(runCli(['train', cfg]), 'train with MLM pre-training', new RegExp(`config\\.ini:${line}: \\[teacher\\] pretrain: = mlm \\(masked-LM pre-training\\) is not implemented yet`));
+    fails(runCli(['train', cfg]), 'train with MLM pre-training and a checkpoint', new RegExp(`config\\.ini:${line}: \\[teacher\\] pretrain: = mlm pre-trains from random weights and cannot be combined with init_checkpoint`));
   });
 
   it('predict on a run that does not exist names the folder and the command that creates it', () => {
