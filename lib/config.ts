@@ -158,16 +158,18 @@ export interface DistillConfig {
   pool_epochs: number;
 }
 
-export type LabelFilter = 'prune_by_noise_rate' | 'prune_by_class' | 'both';
+export type LabelFilter = 'low_self_confidence' | 'low_normalized_margin' | 'prune_by_noise_rate' | 'prune_by_class' | 'both';
 export type LabelRankBy = 'self_confidence' | 'normalized_margin';
 export type LabelModel = 'textcnn' | 'gru' | 'teacher';
 
 export interface LabelsConfig {
   folds: number;
+  /** k-fold splits (each with its own seed) whose out-of-fold probabilities are averaged. */
+  repeats: number;
   filter: LabelFilter;
   rank_by: LabelRankBy;
-  /** Whose out-of-fold probabilities drive detection. */
-  model: LabelModel;
+  /** Whose out-of-fold probabilities drive detection (several: averaged). */
+  model: LabelModel[];
 }
 
 export interface Config {
@@ -330,9 +332,20 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
   },
   labels: {
     folds: { type: 'int', min: 2, max: 1000, default: 5, doc: 'cross-validation folds' },
-    filter: { type: 'enum', values: ['prune_by_noise_rate', 'prune_by_class', 'both'], default: 'prune_by_noise_rate', doc: 'confident-learning filter' },
+    filter: {
+      type: 'enum',
+      values: ['low_self_confidence', 'low_normalized_margin', 'prune_by_noise_rate', 'prune_by_class', 'both'],
+      default: 'low_self_confidence',
+      doc: 'confident-learning filter',
+    },
     rank_by: { type: 'enum', values: ['self_confidence', 'normalized_margin'], default: 'self_confidence', doc: 'ranking of flagged rows' },
-    model: { type: 'enum', values: ['textcnn', 'gru', 'teacher'], default: 'textcnn', doc: 'model whose out-of-fold probabilities are used' },
+    repeats: { type: 'int', min: 1, max: 100, default: 1, doc: 'k-fold splits (different seeds) whose out-of-fold probabilities are averaged' },
+    model: {
+      type: 'enum-list',
+      values: ['textcnn', 'gru', 'teacher'],
+      default: ['textcnn'],
+      doc: 'models whose out-of-fold probabilities are used (several: averaged; default the first of [model] students)',
+    },
   },
 };
 
@@ -880,11 +893,12 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const l = reader('labels');
   const labels: LabelsConfig = {
     folds: l.int('folds') as number,
+    repeats: l.int('repeats') as number,
     filter: l.enumValue<LabelFilter>('filter'),
     rank_by: l.enumValue<LabelRankBy>('rank_by'),
-    model: l.enumValue<LabelModel>('model'),
+    model: l.enumList<LabelModel>('model'),
   };
-  if (labels.model === 'teacher' && kind === 'none') l.problem('model', `= teacher needs a teacher, but [teacher] kind is none`);
+  if (labels.model.includes('teacher') && kind === 'none') l.problem('model', `= teacher needs a teacher, but [teacher] kind is none`);
 
   if (problems.length > 0) {
     problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));

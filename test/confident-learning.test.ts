@@ -2,7 +2,7 @@
  * Confident learning on hand-made probability matrices: every expected number
  * below was worked out by hand from the definitions in
  * lib/labels/confident-learning.ts (thresholds, confident joint, calibration,
- * the three filters, the two rankings), not by running the code.
+ * the five filters, the two rankings), not by running the code.
  */
 import { strict as assert } from 'assert';
 
@@ -119,6 +119,10 @@ describe('confident learning', () => {
       );
       near(r.perClass.map((c) => c.estimatedNoiseRate), [0.25, 0, 1 / 3]);
       assert.equal(r.estimatedErrors, 2);
+      // Default filter low_self_confidence: rows 3 and 9 are off the raw joint's diagonal and not
+      // predicted as their given label, so 2 issues, the 2 rows of lowest self-confidence.
+      assert.equal(r.filter, 'low_self_confidence');
+      assert.equal(r.estimatedIssues, 2);
       // Self-confidence: row 9 (p2 = .05) before row 3 (p0 = .1).
       assert.deepEqual([...r.flagged], [9, 3]);
       assert.deepEqual([...r.suggested], [0, 0, 0, 1, 1, 1, 1, 2, 2, 0]);
@@ -162,6 +166,47 @@ describe('confident learning', () => {
       it('both keeps only rows both flag (none here)', () => {
         assert.deepEqual([...findLabelIssues(probs, labels, 3, { filter: 'both' }).flagged], []);
       });
+      // Off the raw joint's diagonal: row 0 only (row 1 is predicted 1 but p1 = .6 < t1): one issue.
+      it('low_self_confidence flags the one row of lowest p_given (row 1: .02), though row 0 was the one counted', () => {
+        const r = findLabelIssues(probs, labels, 3, { filter: 'low_self_confidence' });
+        assert.equal(r.estimatedIssues, 1);
+        assert.deepEqual([...r.flagged], [1]);
+      });
+      it('low_normalized_margin flags the one row of lowest margin (row 0: (.05 - .8 + 1) / 2 = .125 < row 1: .21)', () => {
+        const r = findLabelIssues(probs, labels, 3, { filter: 'low_normalized_margin' });
+        assert.equal(r.estimatedIssues, 1);
+        assert.deepEqual([...r.flagged], [0]);
+        near([r.scores[0], r.scores[1]], [0.05, 0.02]); // scores follow rankBy (self_confidence), not the filter
+      });
+    });
+
+    it('low_self_confidence counts the raw off-diagonal rows where calibration would scale a small class up', () => {
+      // Class 0 (4 rows): row 0 a clear 0; rows 1-3 look like 1s, but only row 3 passes t1 = .9.
+      // t0 = (.9 + .4 + .4 + .1) / 4 = .45. Raw given 0 -> [1, 1], calibrated to its 4 rows -> [2, 2]:
+      // 2 estimated errors; the raw off-diagonal holds 1 row: 1 issue, the lowest p0 (row 3).
+      const probs = flat([[0.9, 0.1], [0.4, 0.6], [0.4, 0.6], [0.1, 0.9], [0.1, 0.9], [0.1, 0.9], [0.1, 0.9], [0.1, 0.9]]);
+      const labels = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 1]);
+      const r = findLabelIssues(probs, labels, 2);
+      assert.deepEqual(r.rawConfidentJoint, [[1, 1], [0, 4]]);
+      assert.deepEqual(r.confidentJoint, [[2, 2], [0, 4]]);
+      assert.equal(r.estimatedErrors, 2);
+      assert.equal(r.estimatedIssues, 1);
+      assert.deepEqual([...r.flagged], [3]);
+      // prune_by_class takes the calibrated 2 from class 0: rows 3 and 1 (p0 .1, then .4, lower index first).
+      assert.deepEqual([...findLabelIssues(probs, labels, 2, { filter: 'prune_by_class' }).flagged], [3, 1]);
+    });
+
+    it('low_self_confidence never flags a row predicted as its given label, nor a class below minExamplesPerClass', () => {
+      // t0 = (.45 + .34 + .9 + .9) / 4 = .6475, t1 = .5, t2 = .9. Row 0 (labelled 0) is confidently
+      // a 1 (p1 = .55 >= t1): the one issue. Row 1 (labelled 0) has the lower self-confidence (.34 <
+      // .45) but is predicted 0 (flat probabilities, nothing over a threshold): skipped, row 0 flagged.
+      const probs = flat([[0.45, 0.55, 0], [0.34, 0.33, 0.33], [0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.05, 0.5, 0.45], [0.05, 0.5, 0.45], [0.05, 0.05, 0.9], [0.05, 0.05, 0.9]]);
+      const labels = Int32Array.from([0, 0, 0, 0, 1, 1, 2, 2]);
+      const r = findLabelIssues(probs, labels, 3);
+      assert.equal(r.estimatedIssues, 1);
+      assert.deepEqual([...r.flagged], [0]);
+      // With minExamplesPerClass 4, class 0 (4 rows) gives none up.
+      assert.deepEqual([...findLabelIssues(probs, labels, 3, { minExamplesPerClass: 4 }).flagged], []);
     });
 
     it('two classes: flags the confidently-other rows, not the merely uncertain one', () => {
@@ -220,7 +265,7 @@ describe('confident learning', () => {
       assert.throws(() => findLabelIssues(p, Int32Array.from([2]), 2), /labels in 0..1 but received 2 at row 0/);
       assert.throws(() => findLabelIssues(flat([[0.5, NaN]]), Int32Array.from([0]), 2), /received NaN at row 0, class 1/);
       assert.throws(() => findLabelIssues(p, new Int32Array(0), 2), /at least one row/);
-      assert.throws(() => findLabelIssues(p, Int32Array.from([0]), 2, { filter: 'prune' as never }), /prune_by_noise_rate, prune_by_class, both for filter but received "prune"/);
+      assert.throws(() => findLabelIssues(p, Int32Array.from([0]), 2, { filter: 'prune' as never }), /low_self_confidence, low_normalized_margin, prune_by_noise_rate, prune_by_class, both for filter but received "prune"/);
       assert.throws(() => findLabelIssues(p, Int32Array.from([0]), 2, { rankBy: 'margin' as never }), /for rankBy but received "margin"/);
     });
   });

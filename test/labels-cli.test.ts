@@ -13,7 +13,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { stratifiedFolds } from '../lib/labels/detect';
+import { loadConfig } from '../lib/config';
+import { detectWrongLabels, outOfFoldProbabilities, repeatSeed, stratifiedFolds } from '../lib/labels/detect';
+import { prepareData } from '../lib/pipeline/prepare-data';
+import { RunLog } from '../lib/pipeline/run-log';
 import { fails, ok, runCli, TINY_REVIEWS, TINY_REVIEWS_LABELS, type CliResult } from './helpers/cli';
 
 const fixture = TINY_REVIEWS;
@@ -132,7 +135,10 @@ describe('model-distill detect-wrong-labels', () => {
     assert.equal(summary.format, 'model-distill-wrong-labels');
     assert.deepEqual(summary.classes, LABELS);
     assert.equal(summary.counts.rows, 360);
-    assert.deepEqual(summary.settings, { model: 'textcnn', folds: 5, filter: 'prune_by_noise_rate', rankBy: 'self_confidence', seed: 7, epochs: 5 });
+    assert.deepEqual(summary.settings, { model: 'textcnn', folds: 5, repeats: 1, filter: 'low_self_confidence', rankBy: 'self_confidence', seed: 7, epochs: 5 });
+    // low_self_confidence flags as many rows as confident learning counts off the diagonal (fewer
+    // only where a class would drop below one row).
+    assert.ok(summary.counts.estimatedIssues > 0 && summary.counts.flagged <= summary.counts.estimatedIssues, JSON.stringify(summary.counts));
     assert.equal(summary.perClass.length, 3);
     assert.equal(summary.perClass.reduce((a: number, c: { rows: number }) => a + c.rows, 0), 360);
     assert.equal(summary.perClass.reduce((a: number, c: { flagged: number }) => a + c.flagged, 0), summary.counts.flagged);
@@ -141,6 +147,7 @@ describe('model-distill detect-wrong-labels', () => {
     // The estimate is near the true 10%.
     assert.ok(summary.estimatedNoiseRate > 0.04 && summary.estimatedNoiseRate < 0.2, `estimated ${summary.estimatedNoiseRate}`);
     assert.match(detectOut.stdout, new RegExp(`${summary.counts.flagged} of 360 train rows flagged`));
+    assert.match(detectOut.stdout, new RegExp(`confident learning counts ${summary.counts.estimatedIssues} label issues`));
     for (const label of LABELS) assert.match(detectOut.stdout, new RegExp(label));
     assert.match(detectOut.stderr, /fold 5\/5/);
   });
@@ -159,6 +166,63 @@ describe('model-distill detect-wrong-labels', () => {
       assert.ok(Math.max(...per) - Math.min(...per) <= 1, `class ${c} per fold ${per}`);
     }
     assert.throws(() => stratifiedFolds(Int32Array.from([0, 1]), 2, 3, 1), /cannot split 2 rows into 3 folds/);
+  });
+
+  it('[labels] repeats = 2 and model = textcnn,gru: the mean of the four out-of-fold runs, each split by its own seed', async function () {
+    this.timeout(240_000);
+    const dir = path.join(tmp, 'repeats');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(trainFile, path.join(dir, 'train.tsv'));
+    const cfg = writeConfig(dir, ['[gru]', 'embedding_dim = 16', 'hidden = 16', '[labels]', 'repeats = 2', 'model = textcnn,gru']);
+    const report = await detectWrongLabels(cfg);
+    assert.deepEqual(
+      { model: report.settings.model, repeats: report.settings.repeats },
+      { model: 'textcnn+gru', repeats: 2 },
+    );
+    assert.deepEqual(
+      report.foldReports.map((f) => `${f.model}/${f.repeat}/${f.fold}`),
+      ['textcnn', 'gru'].flatMap((m) => [1, 2].flatMap((r) => [1, 2, 3, 4, 5].map((f) => `${m}/${r}/${f}`))),
+    );
+    // Split 1 is the plain k-fold split (seed = [train] seed); split 2 another one.
+    assert.equal(repeatSeed(7, 0), 7);
+    assert.notDeepEqual(stratifiedFolds(report.givenLabels, 3, 5, repeatSeed(7, 1)), stratifiedFolds(report.givenLabels, 3, 5, 7));
+
+    // The four member runs, one by one: the report's probabilities are their mean.
+    const config = loadConfig(cfg);
+    const log = new RunLog(path.join(dir, 'runs', 'default'), { uniqid: 'default', config: cfg });
+    const data = await prepareData(config, path.join(dir, 'runs', 'default'), log);
+    const members: Float32Array[] = [];
+    for (const kind of ['textcnn', 'gru'] as const) {
+      for (const r of [0, 1]) members.push((await outOfFoldProbabilities(config, kind, data, 5, log, {}, r, 2)).probs);
+    }
+    let maxDiff = 0;
+    let memberSpread = 0;
+    for (let k = 0; k < report.probabilities.length; k++) {
+      const mean = (members[0][k] + members[1][k] + members[2][k] + members[3][k]) / 4;
+      maxDiff = Math.max(maxDiff, Math.abs(report.probabilities[k] - mean));
+      memberSpread = Math.max(memberSpread, Math.abs(members[0][k] - members[1][k]), Math.abs(members[0][k] - members[2][k]));
+    }
+    assert.ok(maxDiff < 1e-6, `report vs mean of the member runs: max difference ${maxDiff}`);
+    // The members differ (other split, other model): averaging changes the probabilities.
+    assert.ok(memberSpread > 0.05, `members nearly identical: max difference ${memberSpread}`);
+    // The stored summary says what was averaged.
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'default', 'wrong_labels.json'), 'utf8'));
+    assert.equal(summary.settings.repeats, 2);
+    assert.equal(summary.folds.length, 20);
+  });
+
+  it('bad [labels] repeats, model and filter values are config errors naming the file, line and key', () => {
+    const dir = path.join(tmp, 'bad-labels');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(trainFile, path.join(dir, 'train.tsv'));
+    // writeConfig's lines: [labels] is line 21, repeats 22, model 23, filter 24.
+    const cfg = writeConfig(dir, ['[labels]', 'repeats = 0', 'model = textcnn,bert', 'filter = low_confidence']);
+    const r = runCli(['detect-wrong-labels', cfg]);
+    fails(r, 'repeats = 0', /config\.ini:22: \[labels\] repeats must be an integer from 1 to 100, got "0"/, 1);
+    assert.match(r.stderr, /config\.ini:23: \[labels\] model .*textcnn, gru, teacher.*unknown "bert"/);
+    assert.match(r.stderr, /config\.ini:24: \[labels\] filter .*low_self_confidence/);
+    const words = writeConfig(dir, ['[labels]', 'repeats = two']);
+    fails(runCli(['detect-wrong-labels', words]), 'repeats = two', /config\.ini:22: \[labels\] repeats .*"two"/, 1);
   });
 });
 

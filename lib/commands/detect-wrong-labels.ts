@@ -15,11 +15,14 @@ export const detectWrongLabelsCommand: CommandSpec = {
 Splits the train file into [labels] folds (default 5) folds, stratified by label
 and seeded by [train] seed. For each fold, trains a fresh student ([labels]
 model, default the first of [model] students; same sizes and [train] settings
-as 'train') on the other folds and predicts the held-out rows. With these
-out-of-fold probabilities, confident learning (Northcutt et al., 2021)
+as 'train') on the other folds and predicts the held-out rows. [labels]
+repeats = R makes R such splits with different seeds, and [labels] model may
+list several students: the out-of-fold probabilities of all runs are averaged.
+With these probabilities, confident learning (Northcutt et al., 2021)
 estimates the label noise per class and flags rows: [labels] filter =
-prune_by_noise_rate (default), prune_by_class or both; ranked by [labels]
-rank_by = self_confidence (default) or normalized_margin.
+low_self_confidence (default), low_normalized_margin, prune_by_noise_rate,
+prune_by_class or both; ranked by [labels] rank_by = self_confidence (default)
+or normalized_margin.
 Writes <model.dir>/<uniqid>/wrong_labels.tsv (line in the train file, text,
 given label, suggested label, confidence; most suspect first) and
 wrong_labels.json (estimated noise per class, counts, settings), and prints the

@@ -24,11 +24,22 @@
  *    count estimate of the joint of (given label, true label), and
  *    Q = C / n estimates the joint distribution.
  * 4. Filters (which rows to flag):
- *    - prune_by_noise_rate (default): for every off-diagonal (i, j), the
- *      C[i][j] = n*Q[i][j] rows labelled i with the largest margin p_j - p_i;
+ *    - low_self_confidence (default) / low_normalized_margin: the N rows with
+ *      the lowest self-confidence (or normalised margin, see 5.), where N is
+ *      the number of rows off the diagonal of the UNcalibrated confident joint
+ *      (rows confidently counted as a class other than their given label and
+ *      not predicted as it): cleanlab's `num_label_issues` with its default
+ *      estimation_method "off_diagonal", and its `find_label_issues` filters
+ *      of the same names. The calibrated count (n - trace of the calibrated
+ *      joint) overestimates where a small class receives many flips: its
+ *      threshold t_i is then low, few of its rows are counted at all, and
+ *      calibration scales the few off-diagonal counts up to the whole class;
+ *    - prune_by_noise_rate: for every off-diagonal (i, j), the
+ *      C[i][j] = n*Q[i][j] rows labelled i with the largest margin p_j - p_i
+ *      (counts from the calibrated joint);
  *    - prune_by_class: in each class i, the n_i - C[i][i] rows labelled i
  *      with the lowest self-confidence p_i;
- *    - both: rows flagged by both.
+ *    - both: rows flagged by both prune_by_ filters.
  *    As in cleanlab, at least `minExamplesPerClass` (default 1) rows of each
  *    class are kept, and a row whose predicted class (argmax) is its given
  *    label is never flagged.
@@ -41,14 +52,14 @@
 import type { LabelFilter, LabelRankBy } from '../config';
 
 export type { LabelFilter, LabelRankBy };
-export const LABEL_FILTERS: readonly LabelFilter[] = ['prune_by_noise_rate', 'prune_by_class', 'both'];
+export const LABEL_FILTERS: readonly LabelFilter[] = ['low_self_confidence', 'low_normalized_margin', 'prune_by_noise_rate', 'prune_by_class', 'both'];
 export const LABEL_RANKINGS: readonly LabelRankBy[] = ['self_confidence', 'normalized_margin'];
 
 /** Probabilities may be off by float rounding; comparisons with a threshold allow this much (cleanlab uses 1e-6 too). */
 const THRESHOLD_SLACK = 1e-6;
 
 export interface ConfidentLearningOptions {
-  /** Which rows to flag (default prune_by_noise_rate). */
+  /** Which rows to flag (default low_self_confidence). */
   filter?: LabelFilter;
   /** Order of the flagged rows (default self_confidence). */
   rankBy?: LabelRankBy;
@@ -88,8 +99,14 @@ export interface ConfidentLearningResult {
   noiseMatrix: number[][];
   /** Per given class: rows, threshold, estimated errors and rate, flagged rows. */
   perClass: ClassNoise[];
-  /** Sum of estimatedErrors over classes. */
+  /** Sum of estimatedErrors over classes (from the calibrated joint). */
   estimatedErrors: number;
+  /**
+   * Rows off the diagonal of the uncalibrated confident joint, less those
+   * predicted as their given label: cleanlab's num_label_issues ("off_diagonal"),
+   * the number the low_self_confidence / low_normalized_margin filters flag.
+   */
+  estimatedIssues: number;
   /** Flagged row indices (0-based), most suspect first. */
   flagged: Int32Array;
   /** Per row: the label quality score used for ranking (lower = more suspect). */
@@ -289,7 +306,7 @@ export function findLabelIssues(
   numClasses: number,
   options: ConfidentLearningOptions = {},
 ): ConfidentLearningResult {
-  const filter = options.filter ?? 'prune_by_noise_rate';
+  const filter = options.filter ?? 'low_self_confidence';
   const rankBy = options.rankBy ?? 'self_confidence';
   const minExamples = options.minExamplesPerClass ?? 1;
   if (!LABEL_FILTERS.includes(filter)) {
@@ -323,10 +340,38 @@ export function findLabelIssues(
   for (let r = 0; r < n; r++) byClass[labels[r]].push(r);
   const p = (r: number, j: number) => probs[r * K + j];
 
+  const suggested = new Int32Array(n);
+  const suggestedConfidence = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    suggested[r] = argmaxRow(probs, r, K);
+    suggestedConfidence[r] = p(r, suggested[r]);
+  }
+  // A row the model predicts as its given label is not an issue (a tie with
+  // the given label counts as predicting it).
+  const predictedAsGiven = (r: number) => p(r, labels[r]) >= suggestedConfidence[r];
+  let estimatedIssues = 0;
+  for (let r = 0; r < n; r++) if (confident[r] >= 0 && confident[r] !== labels[r] && !predictedAsGiven(r)) estimatedIssues++;
+
+  const rankFilter = filter === 'low_self_confidence' || filter === 'low_normalized_margin';
   const prune = pruneCounts(cj, counts, minExamples);
   const byNoiseRate = new Uint8Array(n);
   const byClassMask = new Uint8Array(n);
-  for (let i = 0; i < K; i++) {
+  const byRank = new Uint8Array(n);
+  if (rankFilter) {
+    // The estimatedIssues rows of lowest label quality, each class keeping minExamples rows.
+    const quality = labelQualityScores(probs, labels, K, filter === 'low_self_confidence' ? 'self_confidence' : 'normalized_margin');
+    const left = counts.slice();
+    const order = Array.from({ length: n }, (_, r) => r).sort((a, b) => quality[a] - quality[b] || a - b);
+    let taken = 0;
+    for (const r of order) {
+      if (taken >= estimatedIssues) break;
+      if (predictedAsGiven(r) || left[labels[r]] <= minExamples) continue;
+      byRank[r] = 1;
+      left[labels[r]]--;
+      taken++;
+    }
+  }
+  for (let i = 0; i < K && !rankFilter; i++) {
     const rows = byClass[i];
     if (rows.length <= minExamples) continue; // too few rows to remove any
     if (filter !== 'prune_by_class') {
@@ -341,21 +386,18 @@ export function findLabelIssues(
     }
   }
 
-  const suggested = new Int32Array(n);
-  const suggestedConfidence = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    suggested[r] = argmaxRow(probs, r, K);
-    suggestedConfidence[r] = p(r, suggested[r]);
-  }
   const scores = labelQualityScores(probs, labels, K, rankBy);
 
   const flaggedRows: number[] = [];
   for (let r = 0; r < n; r++) {
-    const hit = filter === 'prune_by_noise_rate' ? byNoiseRate[r] : filter === 'prune_by_class' ? byClassMask[r] : byNoiseRate[r] & byClassMask[r];
-    if (!hit) continue;
-    // A row the model predicts as its given label is not an issue (a tie with
-    // the given label counts as predicting it).
-    if (p(r, labels[r]) >= suggestedConfidence[r]) continue;
+    const hit = rankFilter
+      ? byRank[r]
+      : filter === 'prune_by_noise_rate'
+        ? byNoiseRate[r]
+        : filter === 'prune_by_class'
+          ? byClassMask[r]
+          : byNoiseRate[r] & byClassMask[r];
+    if (!hit || predictedAsGiven(r)) continue;
     flaggedRows.push(r);
   }
   flaggedRows.sort((a, b) => scores[a] - scores[b] || a - b);
@@ -386,6 +428,7 @@ export function findLabelIssues(
     noiseMatrix,
     perClass,
     estimatedErrors: perClass.reduce((a, c) => a + c.estimatedErrors, 0),
+    estimatedIssues,
     flagged: Int32Array.from(flaggedRows),
     scores,
     suggested,

@@ -11,6 +11,10 @@
  *    the held-out fold's given labels, never on the eval file), and predicts
  *    the held-out fold. Every train row thus gets
  *    probabilities from a model that never saw it ("out of fold").
+ *    With [labels] repeats = R the whole split is made R times with different
+ *    seeds, and with several [labels] models each model is cross-validated;
+ *    a row's probabilities are the mean over all of these runs (each still
+ *    out of fold): less dependent on one split's and one model's luck.
  * 3. Confident learning on those probabilities (confident-learning.ts), with
  *    [labels] filter and rank_by.
  * 4. Writes, atomically, into the run folder <model.dir>/<uniqid>/:
@@ -74,6 +78,10 @@ export interface ClassSummary {
 }
 
 export interface FoldReport {
+  /** The student cross-validated. */
+  model: StudentKind;
+  /** Which split (1..[labels] repeats). */
+  repeat: number;
   fold: number;
   trainRows: number;
   heldOutRows: number;
@@ -91,11 +99,23 @@ export interface DetectionReport {
   config: string;
   train: string;
   files: { tsv: string; json: string };
-  settings: { model: StudentKind; folds: number; filter: LabelFilter; rankBy: LabelRankBy; seed: number; epochs: number };
+  settings: {
+    /** The models, joined with "+" when several are averaged. */
+    model: string;
+    folds: number;
+    repeats: number;
+    filter: LabelFilter;
+    rankBy: LabelRankBy;
+    seed: number;
+    epochs: number;
+  };
   classes: string[];
   rows: number;
   flagged: FlaggedRow[];
   perClass: ClassSummary[];
+  /** Rows confident learning counts off the diagonal (the number the low_* filters flag; see findLabelIssues). */
+  estimatedIssues: number;
+  /** From the calibrated confident joint: sum over classes of n_i - C[i][i]. */
   estimatedErrors: number;
   estimatedNoiseRate: number;
   /** Share of rows whose out-of-fold prediction equals the given label. */
@@ -175,36 +195,51 @@ export function selectRows(rows: EvalRows, indices: readonly number[]): EvalRows
 // Detection
 // ---------------------------------------------------------------------------
 
-/** The student whose probabilities drive detection: [labels] model when the file sets it, else the first of [model] students. */
-export function detectionModel(config: Config): StudentKind {
+/** The students whose probabilities drive detection: [labels] model when the file sets it, else the first of [model] students. */
+export function detectionModels(config: Config): StudentKind[] {
   const set = config.lines['labels.model'] !== undefined;
-  const model = set ? config.labels.model : config.model.students[0];
-  if (model === 'teacher') {
+  const models = set ? config.labels.model : [config.model.students[0]];
+  if (models.includes('teacher')) {
     throw new Error(
       `${config.file}:${config.lines['labels.model']}: [labels] model = teacher is not supported yet ` +
-        `(this version has no teacher); set [labels] model = textcnn or gru`,
+        `(detection cross-validates students only); set [labels] model = textcnn, gru or textcnn,gru`,
     );
   }
-  return model;
+  return models as StudentKind[];
 }
 
 function sha256File(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-/** Out-of-fold probabilities [rows, C] of `data`'s train rows, one student per fold. */
-async function outOfFoldProbabilities(
+/**
+ * The seed of repeat `repeat`'s fold split: repeat 0 uses [train] seed itself
+ * (so one repeat is the plain k-fold run), later repeats seeds derived from it.
+ */
+export function repeatSeed(seed: number, repeat: number): number {
+  return repeat === 0 ? seed >>> 0 : (seed + Math.imul(repeat, 0x9e3779b1)) >>> 0;
+}
+
+/**
+ * Out-of-fold probabilities [rows, C] of `data`'s train rows, one student per
+ * fold, for one split (`repeat`: which seeded split; 0 = split by [train] seed).
+ */
+export async function outOfFoldProbabilities(
   config: Config,
   kind: StudentKind,
   data: PreparedData,
   folds: number,
   log: RunLog,
   options: DetectOptions,
+  repeat = 0,
+  repeats = 1,
 ): Promise<{ probs: Float32Array; foldReports: FoldReport[] }> {
   const { NativeStudent, softmaxRows } = require('../student') as typeof import('../student');
   const C = data.classIds.labels.length;
   const n = data.trainRows.lengths.length;
-  const fold = stratifiedFolds(data.trainRows.labels, C, folds, config.train.seed);
+  const splitSeed = repeatSeed(config.train.seed, repeat);
+  const fold = stratifiedFolds(data.trainRows.labels, C, folds, splitSeed);
+  const repeatTag = repeats > 1 ? `repeat ${repeat + 1}/${repeats}, ` : '';
   const trainOptions = studentTrainOptions(config, kind);
   const probs = new Float32Array(n * C);
   const foldReports: FoldReport[] = [];
@@ -216,12 +251,12 @@ async function outOfFoldProbabilities(
     for (let r = 0; r < n; r++) if (data.trainRows.labels[r] === c) count++;
     return count > 0 && count < folds;
   });
-  if (small.length > 0) log.info(`note: classes with fewer rows than folds (${folds}), absent from some folds: ${small.join(', ')}`);
+  if (small.length > 0 && repeat === 0) log.info(`note: classes with fewer rows than folds (${folds}), absent from some folds: ${small.join(', ')}`);
 
   // One bar over every example every fold trains on.
   const workPerFold = members.map((m) => (n - m.length) * trainOptions.epochs);
   const totalWork = workPerFold.reduce((a, b) => a + b, 0);
-  const bar = options.progress ? new Progress({ label: `${kind} cross-validation (${folds} folds)`, total: totalWork, stream: options.progress }) : null;
+  const bar = options.progress ? new Progress({ label: `${kind} cross-validation (${folds} folds${repeats > 1 ? `, split ${repeat + 1}/${repeats}` : ''})`, total: totalWork, stream: options.progress }) : null;
   let doneBefore = 0;
 
   for (let f = 0; f < folds; f++) {
@@ -233,7 +268,7 @@ async function outOfFoldProbabilities(
     const foldHeldOut = selectRows(data.trainRows, heldOut);
 
     // Each fold its own seed: folds are independent models, and reruns repeat.
-    const seed = (config.train.seed + f) >>> 0;
+    const seed = (splitSeed + f) >>> 0;
     const student = NativeStudent.create({ ...studentSpec(config, kind, data.vocabTokens.length, C), seed });
     if (config[kind].pretrained_vectors !== null) {
       const { readWord2Vec } = require('../vectors') as typeof import('../vectors');
@@ -263,6 +298,8 @@ async function outOfFoldProbabilities(
     });
     const best = report.epochs.find((e) => e.epoch === report.bestEpoch);
     const fr: FoldReport = {
+      model: kind,
+      repeat: repeat + 1,
       fold: f + 1,
       trainRows: trainIdx.length,
       heldOutRows: heldOut.length,
@@ -273,7 +310,7 @@ async function outOfFoldProbabilities(
     };
     foldReports.push(fr);
     log.info(
-      `fold ${f + 1}/${folds}: ${kind} trained on ${formatCount(fr.trainRows)} rows (best epoch ${fr.bestEpoch}, ` +
+      `${repeatTag}fold ${f + 1}/${folds}: ${kind} trained on ${formatCount(fr.trainRows)} rows (best epoch ${fr.bestEpoch}, ` +
         `held-out accuracy ${fr.evalAccuracy === null ? '-' : fr.evalAccuracy.toFixed(4)}); ` +
         `predicts the given label of ${(100 * fr.heldOutAgreement).toFixed(1)}% of its ${formatCount(fr.heldOutRows)} held-out rows ` +
         `(${formatDuration(fr.seconds)})`,
@@ -294,8 +331,10 @@ export async function detectWrongLabels(configPath: string, uniqidArg?: string, 
   const started = Date.now();
   const config = loadConfig(configPath);
   const uniqid = resolveUniqid(uniqidArg, options.now);
-  const kind = detectionModel(config);
+  const models = detectionModels(config);
+  const modelName = models.join('+');
   const folds = config.labels.folds;
+  const repeats = config.labels.repeats;
   const dir = runDir(config, uniqid);
   fs.mkdirSync(dir, { recursive: true });
 
@@ -308,11 +347,24 @@ export async function detectWrongLabels(configPath: string, uniqidArg?: string, 
   const C = classes.length;
   const n = data.trainRows.lengths.length;
   log.info(
-    `${folds}-fold cross-validation of ${kind} over ${formatCount(n)} train rows ` +
-      `(${config.train.epochs} epochs each, seed ${config.train.seed}); filter ${config.labels.filter}, rank by ${config.labels.rank_by}`,
+    `${folds}-fold cross-validation of ${models.join(' and ')} over ${formatCount(n)} train rows` +
+      `${repeats > 1 ? `, ${repeats} splits` : ''} (${config.train.epochs} epochs each, seed ${config.train.seed}); ` +
+      `filter ${config.labels.filter}, rank by ${config.labels.rank_by}`,
   );
 
-  const { probs, foldReports } = await outOfFoldProbabilities(config, kind, data, folds, log, options);
+  // The mean of every (model, split) run's out-of-fold probabilities.
+  const sum = new Float64Array(n * C);
+  const foldReports: FoldReport[] = [];
+  for (const kind of models) {
+    for (let r = 0; r < repeats; r++) {
+      const run = await outOfFoldProbabilities(config, kind, data, folds, log, options, r, repeats);
+      for (let k = 0; k < sum.length; k++) sum[k] += run.probs[k];
+      foldReports.push(...run.foldReports);
+    }
+  }
+  const probs = new Float32Array(n * C);
+  const runs = models.length * repeats;
+  for (let k = 0; k < sum.length; k++) probs[k] = sum[k] / runs;
   const cl: ConfidentLearningResult = findLabelIssues(probs, data.trainRows.labels, C, {
     filter: config.labels.filter,
     rankBy: config.labels.rank_by,
@@ -337,11 +389,12 @@ export async function detectWrongLabels(configPath: string, uniqidArg?: string, 
     config: config.file,
     train: config.data.train,
     files,
-    settings: { model: kind, folds, filter: cl.filter, rankBy: cl.rankBy, seed: config.train.seed, epochs: config.train.epochs },
+    settings: { model: modelName, folds, repeats, filter: cl.filter, rankBy: cl.rankBy, seed: config.train.seed, epochs: config.train.epochs },
     classes,
     rows: n,
     flagged,
     perClass,
+    estimatedIssues: cl.estimatedIssues,
     estimatedErrors: cl.estimatedErrors,
     estimatedNoiseRate: cl.estimatedErrors / n,
     outOfFoldAgreement: agree / n,
@@ -364,7 +417,7 @@ export async function detectWrongLabels(configPath: string, uniqidArg?: string, 
     trainFile: { path: config.data.train, bytes: trainStat.size, sha256: sha256File(config.data.train), rows: n },
     settings: report.settings,
     classes,
-    counts: { rows: n, flagged: flagged.length, estimatedErrors: cl.estimatedErrors },
+    counts: { rows: n, flagged: flagged.length, estimatedIssues: cl.estimatedIssues, estimatedErrors: cl.estimatedErrors },
     estimatedNoiseRate: report.estimatedNoiseRate,
     outOfFoldAgreement: report.outOfFoldAgreement,
     perClass,
@@ -385,9 +438,11 @@ export function formatDetectionSummary(report: DetectionReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const width = Math.max(5, ...report.perClass.map((c) => c.label.length));
   const lines = [
-    `wrong labels (${report.settings.model}, ${report.settings.folds}-fold, ${report.settings.filter}, ranked by ${report.settings.rankBy}): ` +
+    `wrong labels (${report.settings.model}, ${report.settings.folds}-fold${report.settings.repeats > 1 ? ` x ${report.settings.repeats} splits` : ''}, ` +
+      `${report.settings.filter}, ranked by ${report.settings.rankBy}): ` +
       `${formatCount(report.flagged.length)} of ${formatCount(report.rows)} train rows flagged (${pct(report.flagged.length / report.rows)}); ` +
-      `estimated label noise ${pct(report.estimatedNoiseRate)} (${formatCount(report.estimatedErrors)} rows); ` +
+      `confident learning counts ${formatCount(report.estimatedIssues)} label issues (${pct(report.estimatedIssues / report.rows)}), ` +
+      `calibrated estimate of label noise ${pct(report.estimatedNoiseRate)} (${formatCount(report.estimatedErrors)} rows); ` +
       `out-of-fold predictions agree with ${pct(report.outOfFoldAgreement)} of the given labels`,
     '',
     `${'class'.padEnd(width)}  ${'rows'.padStart(7)}  ${'est. noise'.padStart(10)}  ${'flagged'.padStart(7)}`,
