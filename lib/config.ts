@@ -138,6 +138,19 @@ export interface TeacherConfig {
   mlm_max_steps: number;
   /** A pretrained checkpoint folder (safetensors + config.json + vocab.txt) to fine-tune from, or null. */
   init_checkpoint: string | null;
+  /**
+   * Extra teacher members, in order (a kind may repeat: each member has its own seed):
+   * small models trained on the labelled rows whose log-softmax is averaged with the
+   * transformer's (or, with kind = none, with each other's) to give the soft labels.
+   * Empty = no ensemble.
+   */
+  ensemble: StudentKind[];
+  /** word2vec text file the members' embeddings start from, or null (random). */
+  ensemble_vectors: string | null;
+  /** The members' embedding size: the ensemble_vectors dimension, or null = the [textcnn]/[gru] embedding_dim. */
+  ensemble_embedding_dim: number | null;
+  /** The members' training epochs (default [train] epochs). */
+  ensemble_epochs: number;
 }
 
 export type DistillLoss = 'kl' | 'mse';
@@ -250,7 +263,7 @@ type KeySpec =
   | { type: 'bool'; default: boolean | null; doc: string }
   | { type: 'enum'; values: readonly string[]; default: string; doc: string }
   | { type: 'int-list'; default: number[]; doc: string }
-  | { type: 'enum-list'; values: readonly string[]; default: string[]; doc: string };
+  | { type: 'enum-list'; values: readonly string[]; default: string[]; doc: string; repeats?: boolean; none?: boolean };
 
 /** `default: null` means "derived from other keys" (the doc says how). */
 export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
@@ -319,6 +332,16 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     mlm_warmup: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.1, doc: 'fraction of MLM steps warming up' },
     mlm_max_steps: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, doc: 'MLM updates, 0 = mlm_epochs decide' },
     init_checkpoint: { type: 'path', doc: 'pretrained checkpoint folder to fine-tune from (optional)' },
+    ensemble: {
+      type: 'enum-list',
+      values: STUDENT_KINDS,
+      default: [],
+      repeats: true,
+      none: true,
+      doc: 'extra teacher members (textcnn, gru; repeats allowed) averaged with the teacher, or none',
+    },
+    ensemble_vectors: { type: 'path', doc: 'word2vec text file for the ensemble members\' embeddings (optional)' },
+    ensemble_epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'ensemble members\' training epochs (default [train] epochs)' },
   },
   distill: {
     enabled: { type: 'bool', default: null, doc: 'distil the students from the teacher (default: true when there is a teacher)' },
@@ -635,12 +658,16 @@ class SectionReader {
     const spec = this.spec(key, 'enum-list');
     const e = this.entry(key);
     if (!e) return spec.default.slice() as T[];
+    if (spec.none === true && e.value.trim() === 'none') return [];
     const parts = e.value.split(',').map((s) => s.trim());
     const bad = parts.filter((p) => !spec.values.includes(p));
-    const repeated = parts.filter((p, i) => parts.indexOf(p) !== i);
+    const repeated = spec.repeats === true ? [] : parts.filter((p, i) => parts.indexOf(p) !== i);
     if (e.value.trim() === '' || bad.length > 0 || repeated.length > 0) {
-      const why = bad.length > 0 ? `unknown ${bad.map((b) => JSON.stringify(b)).join(', ')}` : repeated.length > 0 ? `${JSON.stringify(repeated[0])} repeated` : 'empty';
-      this.problem(key, `must be a comma-separated list of ${spec.values.join(', ')} (each at most once), got ${JSON.stringify(e.value)}: ${why}`);
+      const why =
+        e.value.trim() === '' ? 'empty' : bad.length > 0 ? `unknown ${bad.map((b) => JSON.stringify(b)).join(', ')}` : repeated.length > 0 ? `${JSON.stringify(repeated[0])} repeated` : 'empty';
+      const each = spec.repeats === true ? '' : ' (each at most once)';
+      const orNone = spec.none === true ? ', or none' : '';
+      this.problem(key, `must be a comma-separated list of ${spec.values.join(', ')}${each}${orNone}, got ${JSON.stringify(e.value)}: ${why}`);
       return spec.default.slice() as T[];
     }
     return parts as T[];
@@ -860,7 +887,28 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     mlm_warmup: te.number('mlm_warmup') as number,
     mlm_max_steps: te.int('mlm_max_steps') as number,
     init_checkpoint: initCheckpoint,
+    ensemble: te.enumList<StudentKind>('ensemble'),
+    ensemble_vectors: te.path('ensemble_vectors'),
+    ensemble_embedding_dim: null,
+    ensemble_epochs: te.int('ensemble_epochs') ?? trainCfg.epochs,
   };
+  if (teacher.ensemble.length > MAX_ENSEMBLE_MEMBERS) {
+    te.problem('ensemble', `has ${teacher.ensemble.length} members; at most ${MAX_ENSEMBLE_MEMBERS} are allowed`);
+  }
+  if (teacher.ensemble.length === 0) {
+    for (const key of ['ensemble_vectors', 'ensemble_epochs'] as const) {
+      if (te.has(key)) te.problem(key, `is only used with [teacher] ensemble (which is ${te.has('ensemble') ? 'none' : 'not set'}); remove it or list the members, e.g. ensemble = textcnn`);
+    }
+  } else if (teacher.ensemble_vectors !== null && checkPaths) {
+    te.checkExists('ensemble_vectors', teacher.ensemble_vectors);
+    if (fs.existsSync(teacher.ensemble_vectors)) {
+      try {
+        teacher.ensemble_embedding_dim = readWord2VecHeader(teacher.ensemble_vectors).dim;
+      } catch (err) {
+        te.problem('ensemble_vectors', `: ${(err as Error).message}`);
+      }
+    }
+  }
   if (teacher.hidden % teacher.heads !== 0) {
     te.problem(te.has('heads') ? 'heads' : 'hidden', `: hidden = ${teacher.hidden} must be a multiple of heads = ${teacher.heads}`);
   }
@@ -871,7 +919,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const enabledSet = ds.bool('enabled');
   const useUnlabeledSet = ds.bool('use_unlabeled');
   const distill: DistillConfig = {
-    enabled: enabledSet ?? kind !== 'none',
+    enabled: enabledSet ?? (kind !== 'none' || teacher.ensemble.length > 0),
     use_unlabeled: false,
     temperature: ds.number('temperature') as number,
     alpha: ds.number('alpha') as number,
@@ -882,8 +930,8 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   };
   distill.pool_epochs = ds.int('pool_epochs') ?? distill.epochs;
   distill.use_unlabeled = distill.enabled && (useUnlabeledSet ?? unlabeled !== null);
-  if (enabledSet === true && kind === 'none') {
-    ds.problem('enabled', `= true needs a teacher, but [teacher] kind is none (set kind = native or onnx, or enabled = false)`);
+  if (enabledSet === true && kind === 'none' && teacher.ensemble.length === 0) {
+    ds.problem('enabled', `= true needs a teacher, but [teacher] kind is none and ensemble is not set (set kind = native or onnx, or ensemble = textcnn, or enabled = false)`);
   }
   if (useUnlabeledSet === true && unlabeled === null) {
     ds.problem('use_unlabeled', `= true needs [data] unlabeled (the pool), which is not set`);
@@ -905,6 +953,14 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     throw new ConfigError(file, problems);
   }
   return { file: absFile, data, model, textcnn, gru, train: trainCfg, teacher, distill, labels, lines };
+}
+
+/** Upper bound on [teacher] ensemble members (each is trained and scores every text). */
+export const MAX_ENSEMBLE_MEMBERS = 16;
+
+/** True when the config has a teacher: a transformer / ONNX model, ensemble members, or both. */
+export function hasTeacher(config: Pick<Config, 'teacher'>): boolean {
+  return config.teacher.kind !== 'none' || config.teacher.ensemble.length > 0;
 }
 
 /** `reviews.tsv` -> `reviews.cleaned.tsv`, beside it. */

@@ -28,7 +28,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { CONFIG_SCHEMA, loadConfig, resolveUniqid, runDir, type Config } from '../config';
+import { CONFIG_SCHEMA, hasTeacher, loadConfig, resolveUniqid, runDir, type Config } from '../config';
 import type { ProgressWriter } from '../progress';
 import { layoutBarChart, renderRgba, renderSvg } from './chart';
 import { encodePng } from './png';
@@ -84,18 +84,23 @@ function iniValue(v: string): string {
 
 /**
  * The config as ini text: every key of the schema that has a value, with
- * `overrides` ("section.key" -> value) applied. Paths are absolute, so the file
- * works from any folder.
+ * `overrides` ("section.key" -> value, or null to leave the key out) applied.
+ * Paths are absolute, so the file works from any folder.
  */
-export function configToIni(config: Config, overrides: Record<string, string>): string {
+export function configToIni(config: Config, overrides: Record<string, string | null>): string {
   const out: string[] = [`; derived by model-distill experiment from ${config.file}`];
+  const ensemble = overrides['teacher.ensemble'];
+  // ensemble_vectors / ensemble_epochs are errors without members (ensemble_epochs always has a value).
+  const noEnsemble = ensemble === null || ensemble === 'none' || (ensemble === undefined && config.teacher.ensemble.length === 0);
   for (const [section, keys] of Object.entries(CONFIG_SCHEMA)) {
     out.push('', `[${section}]`);
     const values = (config as unknown as Record<string, Record<string, unknown>>)[section] ?? {};
     for (const key of Object.keys(keys)) {
+      if (noEnsemble && section === 'teacher' && key.startsWith('ensemble_')) continue;
       const override = overrides[`${section}.${key}`];
       const value = override !== undefined ? override : values[key];
       if (value === null || value === undefined) continue;
+      if (Array.isArray(value) && value.length === 0) continue; // an empty list is the default (e.g. [teacher] ensemble)
       const text = Array.isArray(value) ? value.join(',') : String(value);
       out.push(`${key} = ${iniValue(text)}`);
     }
@@ -103,10 +108,11 @@ export function configToIni(config: Config, overrides: Record<string, string>): 
   return out.join('\n') + '\n';
 }
 
-function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>, modelDir: string): Record<string, string> {
-  const o: Record<string, string> = { 'model.dir': modelDir };
+function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>, modelDir: string): Record<string, string | null> {
+  const o: Record<string, string | null> = { 'model.dir': modelDir };
   if (setting === 'alone') {
     o['teacher.kind'] = 'none';
+    o['teacher.ensemble'] = null;
     o['distill.enabled'] = 'false';
     o['distill.use_unlabeled'] = 'false';
   } else {
@@ -147,27 +153,68 @@ async function scoreTeacher(
   run: string,
   evalFile: string,
   dataFile: string | null,
-): Promise<{ eval: Score | null; data: Score | null; note: string | null; dir: string | null }> {
+): Promise<ExperimentRow[]> {
+  const record = readTeacherRecord(run);
+  if (record?.kind === 'ensemble') return ensembleTeacherRows(record);
   if (fs.existsSync(path.join(folder, 'config.json'))) {
     try {
-      return { eval: await scoreFolder(folder, evalFile), data: dataFile ? await scoreFolder(folder, dataFile) : null, note: null, dir: folder };
+      return [
+        { model: 'teacher', setting: 'teacher', eval: await scoreFolder(folder, evalFile), data: dataFile ? await scoreFolder(folder, dataFile) : null, note: null, dir: folder },
+      ];
     } catch {
       // Not loadable by Classifier (a transformer folder): fall back to run.json below.
     }
   }
+  const acc = record?.evalAccuracy;
+  const f1 = record?.evalMacroF1;
+  if (typeof acc === 'number' && typeof f1 === 'number') {
+    const n = typeof record?.evalRows === 'number' ? record.evalRows : NaN;
+    return [{ model: 'teacher', setting: 'teacher', eval: { accuracy: acc, macroF1: f1, n }, data: null, note: 'eval figures from the run record (run.json)', dir: null }];
+  }
+  return [{ model: 'teacher', setting: 'teacher', eval: null, data: null, note: 'the distilled run left no teacher model or teacher scores to report', dir: null }];
+}
+
+/** The teacher's record in a run's run.json, or null. */
+function readTeacherRecord(run: string): Record<string, unknown> | null {
   try {
     const record = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as { teacher?: Record<string, unknown> };
-    const t = record.teacher ?? {};
-    const acc = t.evalAccuracy;
-    const f1 = t.evalMacroF1;
-    if (typeof acc === 'number' && typeof f1 === 'number') {
-      const n = typeof t.evalRows === 'number' ? t.evalRows : NaN;
-      return { eval: { accuracy: acc, macroF1: f1, n }, data: null, note: 'eval figures from the run record (run.json)', dir: null };
-    }
+    return record.teacher ?? null;
   } catch {
-    // no run.json: reported below
+    return null; // no run.json
   }
-  return { eval: null, data: null, note: 'the distilled run left no teacher model or teacher scores to report', dir: null };
+}
+
+/**
+ * An ensemble teacher: one row for the ensemble (model "teacher") and one per member
+ * (model "teacher/<member>": "teacher/transformer", "teacher/textcnn-1", ...), all from
+ * the eval scores the pipeline measured when it assembled the ensemble.
+ */
+function ensembleTeacherRows(t: Record<string, unknown>): ExperimentRow[] {
+  const n = typeof t.evalRows === 'number' ? t.evalRows : NaN;
+  const score = (acc: unknown, f1: unknown): Score | null =>
+    typeof acc === 'number' && typeof f1 === 'number' ? { accuracy: acc, macroF1: f1, n } : null;
+  const members = Array.isArray(t.members) ? (t.members as Record<string, unknown>[]) : [];
+  const rows: ExperimentRow[] = [
+    {
+      model: 'teacher',
+      setting: 'teacher',
+      eval: score(t.evalAccuracy, t.evalMacroF1),
+      data: null,
+      note: `ensemble of ${members.map((m) => String(m.name)).join(' + ')} (mean log-softmax); eval figures from the run record (run.json)`,
+      dir: typeof t.dir === 'string' ? t.dir : null,
+    },
+  ];
+  for (const m of members) {
+    rows.push({
+      model: `teacher/${String(m.name)}`,
+      setting: 'teacher',
+      eval: score(m.evalAccuracy, m.evalMacroF1),
+      data: null,
+      note: 'ensemble member',
+      dir: typeof m.dir === 'string' ? m.dir : null,
+    });
+  }
+  return rows;
 }
 
 /** A teacher-less config or an unimplemented teacher: the reason, in one line; null for other errors. */
@@ -229,7 +276,7 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
 
   const rows: ExperimentRow[] = [];
   const failures: string[] = [];
-  let teacherRow: ExperimentRow | null = null;
+  let teacherRows: ExperimentRow[] | null = null;
   const settings = options.settings ?? STUDENT_SETTINGS;
   for (const setting of settings) {
     const folder = FOLDER[setting];
@@ -238,8 +285,8 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
     const unavailable = (note: string) => {
       for (const kind of config.model.students) rows.push({ model: kind, setting, eval: null, data: null, note, dir: null });
     };
-    if (setting !== 'alone' && config.teacher.kind === 'none') {
-      unavailable('no teacher: [teacher] kind = none in the config');
+    if (setting !== 'alone' && !hasTeacher(config)) {
+      unavailable('no teacher: [teacher] kind = none (and no ensemble) in the config');
       continue;
     }
     if (setting === 'distilled+pool' && config.data.unlabeled === null) {
@@ -281,17 +328,16 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
       });
     }
     // One teacher serves both distilled settings (trained or found in <run>/teacher): report it once.
-    if (setting !== 'alone' && teacherRow === null) {
-      const t = await scoreTeacher(path.join(run, 'teacher'), summary.runDir, config.data.eval, dataFile);
-      teacherRow = { model: 'teacher', setting: 'teacher', ...t };
+    if (setting !== 'alone' && teacherRows === null) {
+      teacherRows = await scoreTeacher(path.join(run, 'teacher'), summary.runDir, config.data.eval, dataFile);
     }
   }
-  if (teacherRow === null) {
+  if (teacherRows === null) {
     const why = rows.find((r) => r.setting !== 'alone' && r.note !== null)?.note ?? 'no distilled setting was run';
-    teacherRow = { model: 'teacher', setting: 'teacher', eval: null, data: null, note: why, dir: null };
+    teacherRows = [{ model: 'teacher', setting: 'teacher', eval: null, data: null, note: why, dir: null }];
   }
-  // Table order: per student, its settings; the teacher last.
-  const ordered = [...config.model.students.flatMap((k) => rows.filter((r) => r.model === k)), teacherRow];
+  // Table order: per student, its settings; the teacher last (an ensemble's members after it).
+  const ordered = [...config.model.students.flatMap((k) => rows.filter((r) => r.model === k)), ...teacherRows];
 
   const files = { markdown: path.join(run, 'experiment.md'), svg: path.join(run, 'experiment.svg'), png: path.join(run, 'experiment.png') };
   const result: ExperimentResult = { runDir: run, rows: ordered, files, dataFile, failures, seconds: 0 };

@@ -39,7 +39,7 @@ import { readLowercase } from './checkpoint-import';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import { fileSha256 } from './soft-label-cache';
-import type { Teacher, TeacherIdentity } from './teacher';
+import { singleModelTeacher, type Teacher, type TeacherIdentity } from './teacher';
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'] as const;
 const OPTIONAL_INPUT = 'token_type_ids';
@@ -335,5 +335,5 @@ export async function onnxTeacherStep(config: Config, data: PreparedData, log: R
     parameters: 0,
   };
   log.record.teacher = { ...identity, vocab: t.vocab, evalMacroF1, evalRows: data.eval.texts.length, inputs: teacher.inputs, output: teacher.output };
-  return { identity, model: teacher, maxLength: t.max_length, tokenizer: teacher.tokenizer };
+  return singleModelTeacher(identity, teacher, teacher.tokenizer, t.max_length);
 }

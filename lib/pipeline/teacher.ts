@@ -26,6 +26,11 @@
  *           finished with the same settings and data; also `model-distill
  *           pretrain`), then fine-tuning from those weights. The pre-trained
  *           encoder's sha256 is part of the teacher's fingerprint.
+ *   + [teacher] ensemble = textcnn[,gru,...]: small members trained on the
+ *           labelled rows (ensemble.ts, saved in <run>/teacher/members/<name>/),
+ *           whose log-softmax is averaged with the model's above (or, with
+ *           kind = none, with each other's): the reference system's teacher was
+ *           such an average of a TextCNN with pretrained vectors and ERNIE.
  *
  * Soft labels: the teacher's logits for every train text and pool text, read
  * from / written to the soft-label cache (soft-label-cache.ts) in the run
@@ -83,8 +88,11 @@ export function checkTeacherSupported(config: Config): void {
 
 /** Where the teacher came from; recorded in run.json and in each distilled student's folder. */
 export interface TeacherIdentity {
-  kind: 'native' | 'onnx';
-  /** sha256 of the teacher's weights.safetensors (onnx: of the .onnx file): the key of its soft-label cache. */
+  kind: 'native' | 'onnx' | 'ensemble';
+  /**
+   * sha256 of the teacher's weights.safetensors (onnx: of the .onnx file; ensemble: of
+   * the list of its members' names and weight hashes): the key of its soft-label cache.
+   */
   weightsSha256: string;
   dir: string;
   /** true when an earlier run's teacher with the same fingerprint was loaded instead of training. */
@@ -95,6 +103,24 @@ export interface TeacherIdentity {
   bestEpoch: number;
   /** null for an ONNX teacher (not counted). */
   parameters: number | null;
+  /** kind = ensemble: every member (the transformer / ONNX model first, when there is one). */
+  members?: TeacherMemberIdentity[];
+}
+
+/** One member of an ensemble teacher. */
+export interface TeacherMemberIdentity {
+  /** "transformer", "onnx", or the member's name from [teacher] ensemble ("textcnn-1", "gru-1", ...). */
+  name: string;
+  kind: string;
+  weightsSha256: string;
+  fingerprint: string;
+  dir: string;
+  reused: boolean;
+  bestEpoch: number;
+  parameters: number | null;
+  /** Measured on the eval rows when the ensemble is assembled. */
+  evalAccuracy: number | null;
+  evalMacroF1: number | null;
 }
 
 /** What scores the texts: the native transformer (NativeStudent) or an OnnxTeacher (onnx-teacher.ts). */
@@ -104,11 +130,19 @@ export interface TeacherModel {
 
 export interface Teacher {
   identity: TeacherIdentity;
-  model: TeacherModel;
-  /** Teacher rows: [CLS] pieces [SEP], at most this many ids. */
-  maxLength: number;
-  /** The teacher's tokenizer: the students' one, or a checkpoint's / ONNX model's vocab.txt. */
-  tokenizer: Tokenizer;
+  /** The teacher's logits [texts, C] (an ensemble: its members' averaged log-softmax). */
+  logits(texts: string[], threads: number): Promise<Float32Array>;
+}
+
+/**
+ * A teacher of one model: texts become [CLS] pieces [SEP] (at most maxLength ids) with
+ * `tokenizer` (the students' one, or a checkpoint's / ONNX model's vocab.txt).
+ */
+export function singleModelTeacher(identity: TeacherIdentity, model: TeacherModel, tokenizer: Tokenizer, maxLength: number): Teacher {
+  return {
+    identity,
+    logits: async (texts, threads) => model.predictLogits(await encodeForTeacher(tokenizer, texts, maxLength), { threads, batchSize: 64 }),
+  };
 }
 
 export interface SoftTargets {
@@ -168,7 +202,11 @@ async function encodeForTeacher(tokenizer: Tokenizer, texts: string[], maxLength
 
 const fmt4 = (x: number | undefined | null) => (x === undefined || x === null ? '-' : x.toFixed(4));
 
-/** Step 2: trains (or reuses) the teacher; null when [teacher] kind = none. */
+/**
+ * Step 2: trains (or reuses) the teacher; null when [teacher] kind = none and there is no
+ * ensemble. With [teacher] ensemble, the members are trained (or reused) after the
+ * transformer / ONNX model and the teacher returned averages them all (ensemble.ts).
+ */
 export async function teacherStep(
   config: Config,
   data: PreparedData,
@@ -177,15 +215,34 @@ export async function teacherStep(
   options: TeacherStepOptions = { progress: false },
 ): Promise<Teacher | null> {
   checkTeacherSupported(config);
-  if (config.teacher.kind === 'none') {
+  const hasMembers = config.teacher.ensemble.length > 0;
+  if (config.teacher.kind === 'none' && !hasMembers) {
     log.record.teacher = { kind: 'none' };
     log.info('teacher: none ([teacher] kind = none); the students train on the labelled data alone');
     return null;
   }
+  let base: Teacher | null = null;
   if (config.teacher.kind === 'onnx') {
     const { onnxTeacherStep } = require('./onnx-teacher') as typeof import('./onnx-teacher');
-    return onnxTeacherStep(config, data, log);
+    base = await onnxTeacherStep(config, data, log);
+  } else if (config.teacher.kind === 'native') {
+    base = await nativeTeacherStep(config, data, runFolder, log, options);
+  } else {
+    log.info(`teacher: [teacher] kind = none with ensemble = ${config.teacher.ensemble.join(',')}: the teacher is the ensemble members alone`);
   }
+  if (!hasMembers) return base;
+  const { ensembleTeacherStep } = require('./ensemble') as typeof import('./ensemble');
+  return ensembleTeacherStep(config, data, runFolder, log, base, options);
+}
+
+/** Step 2 for kind = native: fine-tunes (or reuses) the transformer in <run>/teacher/. */
+async function nativeTeacherStep(
+  config: Config,
+  data: PreparedData,
+  runFolder: string,
+  log: RunLog,
+  options: TeacherStepOptions,
+): Promise<Teacher> {
   const { NativeStudent } = require('../student') as typeof import('../student');
   const { saveModelFolder, loadStudentFromFolder } = require('../model-folder') as typeof import('../model-folder');
   const { checkpointRecord, describeCheckpoint, loadCheckpointWeights, readCheckpoint } = require('./checkpoint-import') as typeof import('./checkpoint-import');
@@ -239,9 +296,9 @@ export async function teacherStep(
       bestEpoch: reusable.bestEpoch,
       parameters: student.parameterCount,
     };
-    log.record.teacher = identity;
+    log.record.teacher = { ...identity, evalMacroF1: reusable.evalMacroF1, evalRows: data.eval.texts.length };
     log.info(`teacher: reusing ${dir} (same [teacher] settings and data as when it was trained; eval accuracy ${fmt4(identity.evalAccuracy)})`);
-    return { identity, model: student, maxLength, tokenizer };
+    return singleModelTeacher(identity, student, tokenizer, maxLength);
   }
 
   const trainRows = await encodeForTeacher(tokenizer, data.train.texts, maxLength);
@@ -289,6 +346,11 @@ export async function teacherStep(
   const evalAccuracy = best?.evalAccuracy ?? null;
   log.info(`teacher: trained in ${formatDuration((Date.now() - started) / 1000)}; best epoch ${report.bestEpoch} (eval accuracy ${fmt4(evalAccuracy)}) kept`);
 
+  // saveModelFolder replaces the folder: keep the ensemble members (ensemble.ts) saved inside it.
+  const members = path.join(dir, 'members');
+  const membersAside = path.join(runFolder, `.teacher-members.keep-${process.pid}`);
+  const keepMembers = fs.existsSync(members);
+  if (keepMembers) fs.renameSync(members, membersAside);
   saveModelFolder(dir, {
     student: model,
     vocabTokens,
@@ -311,6 +373,7 @@ export async function teacherStep(
       ...(pretrained !== null ? { pretrain: pretrainRecord(pretrained) } : {}),
     },
   });
+  if (keepMembers) fs.renameSync(membersAside, members);
   const identity: TeacherIdentity = {
     kind: 'native',
     weightsSha256: fileSha256(path.join(dir, 'weights.safetensors')),
@@ -329,10 +392,10 @@ export async function teacherStep(
     ...(checkpoint !== null ? { initCheckpoint: checkpointRecord(checkpoint) } : {}),
     ...(pretrained !== null ? { pretrain: pretrainRecord(pretrained) } : {}),
   };
-  return { identity, model, maxLength, tokenizer };
+  return singleModelTeacher(identity, model, tokenizer, maxLength);
 }
 
-function readTeacherTraining(dir: string): { fingerprint: string; evalAccuracy: number | null; bestEpoch: number } | null {
+function readTeacherTraining(dir: string): { fingerprint: string; evalAccuracy: number | null; evalMacroF1: number | null; bestEpoch: number } | null {
   try {
     const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { training?: Record<string, unknown> };
     const t = c.training;
@@ -340,6 +403,7 @@ function readTeacherTraining(dir: string): { fingerprint: string; evalAccuracy: 
     return {
       fingerprint: t.fingerprint,
       evalAccuracy: typeof t.evalAccuracy === 'number' ? t.evalAccuracy : null,
+      evalMacroF1: typeof t.evalMacroF1 === 'number' ? t.evalMacroF1 : null,
       bestEpoch: typeof t.bestEpoch === 'number' ? t.bestEpoch : 0,
     };
   } catch {
@@ -375,8 +439,7 @@ async function scoreTexts(
   for (let start = 0; start < missing.length; start += SCORE_BATCH) {
     const part = missing.slice(start, start + SCORE_BATCH);
     // Duplicates inside one call are scored once each; harmless, and the cache keeps the first.
-    const rows = await encodeForTeacher(teacher.tokenizer, part.map((i) => texts[i]), teacher.maxLength);
-    const logits = await teacher.model.predictLogits(rows, { threads, batchSize: 64 });
+    const logits = await teacher.logits(part.map((i) => texts[i]), threads);
     part.forEach((i, k) => out.set(logits.subarray(k * C, k * C + C), i * C));
     cache.append(part.map((i) => keys[i]), logits);
     counts.scored += part.length;
