@@ -12,6 +12,7 @@ const registry: Record<string, () => Promise<Suite>> = {
   train: async () => (await import('./train')).suite,
   predict: async () => (await import('./predict')).suite,
   'label-noise': async () => (await import('./label-noise')).suite,
+  teacher: async () => (await import('./teacher')).suite,
 };
 
 async function main(argv: string[]): Promise<number> {

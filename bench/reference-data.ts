@@ -7,7 +7,9 @@
  *   vocab   [PAD] [UNK] [CLS] [MASK], then every character (code point) seen at
  *           least twice in train texts + unlabeled lines, sorted by code point;
  *   ids     one id per character, unknown -> [UNK] (1), cut to 128, an empty
- *           text -> [UNK]; no lower-casing, no word splitting.
+ *           text -> [UNK]; no lower-casing, no word splitting. With { cls: true }
+ *           (the reference's transformer input, enc(texts, cls=True)): [CLS] (2),
+ *           then the characters, cut to 128; an empty text is [CLS] alone.
  *
  * (The product's own pipeline tokenises BERT-style with lib/tokenizer.ts; that
  * path is what the predict bench measures. Here the point is the same workload
@@ -22,6 +24,7 @@ import { compareCodePoints } from '../lib/vocab-builder';
 export const REFERENCE_MAX_LENGTH = 128;
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[MASK]'];
 const UNK = 1;
+const CLS = 2;
 
 export interface ReferenceData {
   labels: string[];
@@ -54,7 +57,8 @@ function readTsv(file: string): { texts: string[]; labels: string[] } {
   return { texts, labels };
 }
 
-export function readReferenceData(dir: string): ReferenceData {
+export function readReferenceData(dir: string, options: { cls?: boolean } = {}): ReferenceData {
+  const cls = options.cls === true;
   const train = readTsv(path.join(dir, 'train.tsv'));
   const evalSet = readTsv(path.join(dir, 'eval.tsv'));
   const poolPath = path.join(dir, 'unlabeled.txt');
@@ -74,6 +78,7 @@ export function readReferenceData(dir: string): ReferenceData {
     const out = new Int32Array(texts.length);
     texts.forEach((text, r) => {
       let n = 0;
+      if (cls) ids[r * L + n++] = CLS;
       for (const c of text) {
         if (n === L) break;
         ids[r * L + n++] = stoi.get(c) ?? UNK;

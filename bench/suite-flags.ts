@@ -14,7 +14,7 @@ export interface SuiteFlags {
   data: string | null;
   /** Interleaved rounds; the table shows medians. null = the suite's default. */
   rounds: number | null;
-  /** Leave out the PyTorch reference (train suite). */
+  /** Leave out the PyTorch reference (train and teacher suites). */
   noTorch: boolean;
 }
 
@@ -54,7 +54,7 @@ export function parseSuiteFlags(args: readonly string[], suite: string): SuiteFl
         break;
       }
       default:
-        throw new Error(`bench ${suite}: unknown flag ${JSON.stringify(arg)} (flags: --quick, --smoke, --data=DIR, --rounds=N${suite === 'train' ? ', --no-torch' : ''})`);
+        throw new Error(`bench ${suite}: unknown flag ${JSON.stringify(arg)} (flags: --quick, --smoke, --data=DIR, --rounds=N${suite === 'train' || suite === 'teacher' ? ', --no-torch' : ''})`);
     }
   }
   return flags;

@@ -14,6 +14,10 @@ import * as path from 'path';
 export interface NativeAddon {
   coreVersion: string;
   simdLevel(): string;
+  /** GFLOP/s of the core's sgemm at one shape, one thread, best of ~`seconds` (native/core/gemm_probe.h; for benchmarks). */
+  benchGemm(transA: boolean, transB: boolean, M: number, N: number, K: number, seconds: number): number;
+  /** GFLOP/s of a register-only FMA loop at sgemm's SIMD level: the measured single-core peak. */
+  fmaPeakGflops(seconds: number): number;
   WordPieceTokenizer: NativeWordPieceTokenizerClass;
   countInvalidUtf8(bytes: Uint8Array): number;
   NativeStudent: RawNativeStudentClass;

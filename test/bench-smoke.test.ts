@@ -81,11 +81,30 @@ describe('benchmark suites (smoke, nothing timed)', function () {
     assert.equal(json.settings.texts, 450, 'eval (90) + train (360) texts of the fixture');
   });
 
+  it('teacher --smoke: native and onnxruntime-node forward rows whose logits agree, a native training row, GEMM rows below the FMA peak', function () {
+    const r = runBench(['teacher', '--smoke', `--data=${fixture}`], resultsDir);
+    assert.equal(r.status, 0, `bench teacher failed:\n${r.stdout}\n${r.stderr}`);
+    const json = JSON.parse(fs.readFileSync(path.join(resultsDir, 'teacher.json'), 'utf8'));
+    assert.equal(json.suite, 'teacher');
+    const keys = json.rows.map((row: Row) => row.key as string);
+    assert.deepEqual(keys.slice(0, 4), ['forward.native', 'forward.onnxruntime-node', 'train.native', 'train.pytorch']);
+    for (const key of keys.slice(0, 3)) for (const c of ['tokens/s', 'texts/s']) positive(json.rows[keys.indexOf(key)], c);
+    assert.equal(json.rows[3]['texts/s'], null, 'no PyTorch in --smoke');
+    assert.ok(json.notes.some((n: string) => n.includes('left out in --smoke mode')), 'notes say why PyTorch is missing');
+    assert.ok(json.forward.maxAbsLogitDiff <= 1e-4, `native and onnxruntime logits differ by ${json.forward.maxAbsLogitDiff}`);
+    assert.ok(json.forward.paddedTokens >= json.forward.realTokens);
+    const gemm = json.rows.filter((row: Row) => (row.key as string).startsWith('gemm.'));
+    assert.equal(gemm.length, 8, '7 teacher shapes + the FMA peak');
+    for (const row of gemm) positive(row, 'GFLOP/s');
+    // A GEMM cannot beat a loop of nothing but FMAs (generous: the probes run on a shared machine).
+    for (const row of gemm) assert.ok((row['GFLOP/s'] as number) < 2 * json.gemm.peakGflops, `${row.key} above twice the peak`);
+  });
+
   it('a missing data folder is a clear skip, not a crash', function () {
     const missing = path.join(resultsDir, 'no-such-data');
-    const r = runBench(['train', 'predict', '--smoke', `--data=${missing}`], resultsDir);
+    const r = runBench(['train', 'predict', 'teacher', '--smoke', `--data=${missing}`], resultsDir);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal((r.stdout.match(/skipped: data not found at .*no-such-data/g) ?? []).length, 2, r.stdout);
+    assert.equal((r.stdout.match(/skipped: data not found at .*no-such-data/g) ?? []).length, 3, r.stdout);
   });
 });
 
@@ -111,6 +130,12 @@ describe('bench/reference-data: encodes exactly as torch_baseline.py', function 
       assert.deepEqual(row(d.eval, 0), [A, ASTRAL, 1]);
       assert.deepEqual(row(d.eval, 1), [1], 'an empty text is one [UNK]');
       assert.equal(d.counts.unlabeled, 2);
+      // { cls: true }, the reference's transformer input: [CLS] (2) first, cut to 128 with it; an empty text is [CLS] alone.
+      const c = readReferenceData(dir, { cls: true });
+      assert.deepEqual(row(c.train, 0), [2, A, B, HAO]);
+      assert.equal(c.train.lengths[2], 128);
+      assert.equal(c.train.ids[2 * 128 + 127], HAO);
+      assert.deepEqual(row(c.eval, 1), [2], 'an empty text is [CLS] alone');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
