@@ -4,16 +4,20 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "gemm.h"
 
 namespace md {
 namespace tfops {
 
-// ---- LayerNorm ---------------------------------------------------------------
+namespace {
 
-void layer_norm_forward(int rows, int H, const float* x, const float* gamma, const float* beta, float eps, float* y,
-                        float* xhat, float* rstd) {
+// ---- scalar level: the plain code from the definitions -----------------------
+
+void layer_norm_forward_scalar(int rows, int H, const float* x, const float* gamma, const float* beta, float eps,
+                               float* y, float* xhat, float* rstd) {
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<std::size_t>(r) * H;
     // Two passes (mean, then centred variance): stable when |mean| >> std.
@@ -37,8 +41,8 @@ void layer_norm_forward(int rows, int H, const float* x, const float* gamma, con
   }
 }
 
-void layer_norm_backward(int rows, int H, const float* dy, const float* xhat, const float* rstd, const float* gamma,
-                         float* dx, float* dgamma, float* dbeta) {
+void layer_norm_backward_scalar(int rows, int H, const float* dy, const float* xhat, const float* rstd,
+                                const float* gamma, float* dx, float* dgamma, float* dbeta) {
   const float inv_h = 1.0f / static_cast<float>(H);
   for (int r = 0; r < rows; ++r) {
     const float* dyr = dy + static_cast<std::size_t>(r) * H;
@@ -57,15 +61,13 @@ void layer_norm_backward(int rows, int H, const float* dy, const float* xhat, co
   }
 }
 
-// ---- GELU --------------------------------------------------------------------
-
-void gelu_forward(std::size_t n, const float* x, float* y) {
+void gelu_forward_scalar(std::size_t n, const float* x, float* y) {
   constexpr float kInvSqrt2 = 0.70710678118654752f;
   // Phi(x) = erfc(-x / sqrt 2) / 2: unlike 1 + erf(.), no cancellation for negative x.
   for (std::size_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * std::erfc(-x[i] * kInvSqrt2);
 }
 
-void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx) {
+void gelu_backward_scalar(std::size_t n, const float* x, const float* dy, float* dx) {
   constexpr float kInvSqrt2 = 0.70710678118654752f;
   constexpr float kInvSqrt2Pi = 0.39894228040143268f;
   for (std::size_t i = 0; i < n; ++i) {
@@ -74,6 +76,359 @@ void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx) {
     dx[i] = dy[i] * (cdf + x[i] * pdf);
   }
 }
+
+
+void softmax_rows_scalar(int rows, int cols, float* p, int ld) {
+  for (int t = 0; t < rows; ++t) {
+    float* row = p + static_cast<std::size_t>(t) * ld;
+    const float m = *std::max_element(row, row + cols);
+    float sum = 0.0f;
+    for (int k = 0; k < cols; ++k) {
+      row[k] = std::exp(row[k] - m);
+      sum += row[k];
+    }
+    const float inv = 1.0f / sum;
+    for (int k = 0; k < cols; ++k) row[k] *= inv;
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define MD_TFOPS_SIMD 1
+// ---- AVX2 / AVX-512 levels -----------------------------------------------------
+// One implementation over GCC vector types of W lanes (8 = AVX2, 16 = AVX-512),
+// always inlined into a wrapper compiled for that instruction set (AVX2 with
+// FMA, as sgemm's AVX2 level; GCC contracts a * b + c into FMAs at both
+// widths alike): each lane computes exactly what the other width computes, so
+// element-wise results do not depend on the width.
+// Tails (n not a multiple of W) go through a zero-padded W-lane buffer, so
+// they take the same code path as full vectors.
+#define MD_INLINE inline __attribute__((always_inline))
+// The helpers take and return vectors by value but are always inlined into a
+// wrapper of the right instruction set, so no call ever uses the vector ABI
+// (GCC still warns about it, at the end of the file: hence no push/pop).
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+template <int W>
+struct Vec {
+  typedef float F __attribute__((vector_size(W * 4), aligned(4)));
+  typedef int I __attribute__((vector_size(W * 4), aligned(4)));
+};
+
+template <int W>
+MD_INLINE typename Vec<W>::F splat(float v) {
+  typename Vec<W>::F r;
+  for (int i = 0; i < W; ++i) r[i] = v;
+  return r;
+}
+template <int W>
+MD_INLINE typename Vec<W>::F load(const float* p) {
+  typename Vec<W>::F r;
+  __builtin_memcpy(&r, p, sizeof r);
+  return r;
+}
+template <int W>
+MD_INLINE void store(float* p, typename Vec<W>::F v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+template <int W>
+MD_INLINE typename Vec<W>::F vmax(typename Vec<W>::F a, typename Vec<W>::F b) {
+  return a > b ? a : b;
+}
+template <int W>
+MD_INLINE typename Vec<W>::F vmin(typename Vec<W>::F a, typename Vec<W>::F b) {
+  return a < b ? a : b;
+}
+template <int W>
+MD_INLINE float hsum(typename Vec<W>::F v) {
+  float s = 0.0f;
+  for (int i = 0; i < W; ++i) s += v[i];
+  return s;
+}
+template <int W>
+MD_INLINE float hmax(typename Vec<W>::F v) {
+  float m = v[0];
+  for (int i = 1; i < W; ++i) m = std::max(m, v[i]);
+  return m;
+}
+
+// exp(a), Cephes' expf: a = n ln2 + r (|r| <= ln2/2, ln2 in two parts), a degree-6
+// polynomial for e^r, times 2^n built in the exponent bits. a is clamped to
+// [-87.3, 88.3] (so 2^n stays a normal float): below, e^a underflows to ~1e-38
+// instead of a denormal or 0, which no caller can tell from 0.
+template <int W>
+MD_INLINE typename Vec<W>::F vexp(typename Vec<W>::F a) {
+  using F = typename Vec<W>::F;
+  using I = typename Vec<W>::I;
+  a = vmin<W>(vmax<W>(a, splat<W>(-87.3f)), splat<W>(88.3f));
+  const F shifter = splat<W>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const F t = a * splat<W>(1.44269504088896341f) + shifter;
+  const F n = t - shifter;
+  const F r = (a - n * splat<W>(0.693359375f)) - n * splat<W>(-2.12194440e-4f);
+  F p = splat<W>(1.9875691500E-4f);
+  p = p * r + splat<W>(1.3981999507E-3f);
+  p = p * r + splat<W>(8.3334519073E-3f);
+  p = p * r + splat<W>(4.1665795894E-2f);
+  p = p * r + splat<W>(1.6666665459E-1f);
+  p = p * r + splat<W>(5.0000001201E-1f);
+  p = p * (r * r) + r + splat<W>(1.0f);
+  const I bits = ((I)t - (I)shifter + 127) << 23;  // the integer n sits in t's low mantissa bits
+  return p * (F)bits;
+}
+
+// Phi(x) = erfc(-x / sqrt 2) / 2 with Numerical Recipes' erfcc (fractional error
+// < 1.2e-7 for every z >= 0): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2).
+// Returned: Phi(x); pdf (when asked) = phi(x) = exp(-x^2/2) / sqrt(2 pi).
+template <int W>
+MD_INLINE typename Vec<W>::F phi_cdf(typename Vec<W>::F x, typename Vec<W>::F* pdf) {
+  using F = typename Vec<W>::F;
+  const F z = vmin<W>(vmax<W>(x, -x), splat<W>(20.0f)) * splat<W>(0.70710678118654752f);  // |x| / sqrt 2
+  const F t = splat<W>(1.0f) / (splat<W>(1.0f) + splat<W>(0.5f) * z);
+  F p = splat<W>(0.17087277f);
+  p = p * t + splat<W>(-0.82215223f);
+  p = p * t + splat<W>(1.48851587f);
+  p = p * t + splat<W>(-1.13520398f);
+  p = p * t + splat<W>(0.27886807f);
+  p = p * t + splat<W>(-0.18628806f);
+  p = p * t + splat<W>(0.09678418f);
+  p = p * t + splat<W>(0.37409196f);
+  p = p * t + splat<W>(1.00002368f);
+  p = p * t + splat<W>(-1.26551223f);
+  const F z2 = z * z;
+  const F half_erfc = splat<W>(0.5f) * t * vexp<W>(p - z2);  // = Phi(-|x|)
+  if (pdf != nullptr) *pdf = splat<W>(0.39894228040143268f) * vexp<W>(-z2);
+  return x < splat<W>(0.0f) ? half_erfc : splat<W>(1.0f) - half_erfc;
+}
+
+template <int W>
+MD_INLINE void gelu_forward_vec(std::size_t n, const float* x, float* y) {
+  using F = typename Vec<W>::F;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const F v = load<W>(x + i);
+    store<W>(y + i, v * phi_cdf<W>(v, nullptr));
+  }
+  if (i < n) {
+    float in[W] = {}, out[W];
+    std::copy(x + i, x + n, in);
+    const F v = load<W>(in);
+    store<W>(out, v * phi_cdf<W>(v, nullptr));
+    std::copy(out, out + (n - i), y + i);
+  }
+}
+
+// dy * d GELU / dx = dy * (Phi(x) + x phi(x))
+template <int W>
+MD_INLINE typename Vec<W>::F gelu_grad(typename Vec<W>::F v, typename Vec<W>::F d) {
+  typename Vec<W>::F pdf;
+  const typename Vec<W>::F cdf = phi_cdf<W>(v, &pdf);
+  return d * (cdf + v * pdf);
+}
+
+template <int W>
+MD_INLINE void gelu_backward_vec(std::size_t n, const float* x, const float* dy, float* dx) {
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) store<W>(dx + i, gelu_grad<W>(load<W>(x + i), load<W>(dy + i)));
+  if (i < n) {
+    float in[W] = {}, d[W] = {}, out[W];
+    std::copy(x + i, x + n, in);
+    std::copy(dy + i, dy + n, d);
+    store<W>(out, gelu_grad<W>(load<W>(in), load<W>(d)));
+    std::copy(out, out + (n - i), dx + i);
+  }
+}
+
+template <int W>
+MD_INLINE void softmax_rows_vec(int rows, int cols, float* p, int ld) {
+  using F = typename Vec<W>::F;
+  const int full = cols / W * W;
+  const int tail = cols - full;
+  for (int t = 0; t < rows; ++t) {
+    float* row = p + static_cast<std::size_t>(t) * ld;
+    F vm = splat<W>(-3.402823466e38f);
+    for (int k = 0; k < full; k += W) vm = vmax<W>(vm, load<W>(row + k));
+    float m = hmax<W>(vm);
+    for (int k = full; k < cols; ++k) m = std::max(m, row[k]);
+    const F mv = splat<W>(m);
+    F vs = splat<W>(0.0f);
+    for (int k = 0; k < full; k += W) {
+      const F e = vexp<W>(load<W>(row + k) - mv);
+      store<W>(row + k, e);
+      vs += e;
+    }
+    float sum = hsum<W>(vs);
+    if (tail > 0) {
+      float buf[W] = {};
+      std::copy(row + full, row + cols, buf);
+      float out[W];
+      store<W>(out, vexp<W>(load<W>(buf) - mv));
+      for (int k = 0; k < tail; ++k) sum += (row[full + k] = out[k]);
+    }
+    const float inv = 1.0f / sum;
+    const F iv = splat<W>(inv);
+    for (int k = 0; k < full; k += W) store<W>(row + k, load<W>(row + k) * iv);
+    for (int k = full; k < cols; ++k) row[k] *= inv;
+  }
+}
+
+template <int W>
+MD_INLINE void layer_norm_forward_vec(int rows, int H, const float* x, const float* gamma, const float* beta, float eps,
+                                      float* y, float* xhat, float* rstd) {
+  using F = typename Vec<W>::F;
+  const int full = H / W * W;
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<std::size_t>(r) * H;
+    float* xh = xhat + static_cast<std::size_t>(r) * H;
+    float* yr = y + static_cast<std::size_t>(r) * H;
+    // Two passes (mean, then centred variance), as the scalar level.
+    F vs = splat<W>(0.0f);
+    for (int j = 0; j < full; j += W) vs += load<W>(xr + j);
+    float mean = hsum<W>(vs);
+    for (int j = full; j < H; ++j) mean += xr[j];
+    mean /= static_cast<float>(H);
+    const F mv = splat<W>(mean);
+    F vv = splat<W>(0.0f);
+    for (int j = 0; j < full; j += W) {
+      const F d = load<W>(xr + j) - mv;
+      vv += d * d;
+    }
+    float var = hsum<W>(vv);
+    for (int j = full; j < H; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+    var /= static_cast<float>(H);
+    const float rs = 1.0f / std::sqrt(var + eps);
+    rstd[r] = rs;
+    const F rv = splat<W>(rs);
+    for (int j = 0; j < full; j += W) {
+      const F h = (load<W>(xr + j) - mv) * rv;
+      store<W>(xh + j, h);
+      store<W>(yr + j, load<W>(gamma + j) * h + load<W>(beta + j));
+    }
+    for (int j = full; j < H; ++j) {
+      xh[j] = (xr[j] - mean) * rs;
+      yr[j] = gamma[j] * xh[j] + beta[j];
+    }
+  }
+}
+
+template <int W>
+MD_INLINE void layer_norm_backward_vec(int rows, int H, const float* dy, const float* xhat, const float* rstd,
+                                       const float* gamma, float* dx, float* dgamma, float* dbeta) {
+  using F = typename Vec<W>::F;
+  const int full = H / W * W;
+  const float inv_h = 1.0f / static_cast<float>(H);
+  for (int r = 0; r < rows; ++r) {
+    const float* dyr = dy + static_cast<std::size_t>(r) * H;
+    const float* xh = xhat + static_cast<std::size_t>(r) * H;
+    float* dxr = dx + static_cast<std::size_t>(r) * H;
+    F sg = splat<W>(0.0f), sgx = splat<W>(0.0f);
+    for (int j = 0; j < full; j += W) {
+      const F d = load<W>(dyr + j), h = load<W>(xh + j);
+      store<W>(dgamma + j, load<W>(dgamma + j) + d * h);
+      store<W>(dbeta + j, load<W>(dbeta + j) + d);
+      const F g = d * load<W>(gamma + j);
+      sg += g;
+      sgx += g * h;
+    }
+    float sum_g = hsum<W>(sg), sum_gx = hsum<W>(sgx);
+    for (int j = full; j < H; ++j) {
+      dgamma[j] += dyr[j] * xh[j];
+      dbeta[j] += dyr[j];
+      const float g = dyr[j] * gamma[j];
+      sum_g += g;
+      sum_gx += g * xh[j];
+    }
+    const float mean_g = sum_g * inv_h, mean_gx = sum_gx * inv_h, rs = rstd[r];
+    const F mg = splat<W>(mean_g), mgx = splat<W>(mean_gx), rv = splat<W>(rs);
+    for (int j = 0; j < full; j += W)
+      store<W>(dxr + j, rv * (load<W>(dyr + j) * load<W>(gamma + j) - mg - load<W>(xh + j) * mgx));
+    for (int j = full; j < H; ++j) dxr[j] = rs * (dyr[j] * gamma[j] - mean_g - xh[j] * mean_gx);
+  }
+}
+
+#define MD_TFOPS_LEVEL(SUFFIX, TARGET, W)                                                                          \
+  __attribute__((target(TARGET))) void gelu_forward_##SUFFIX(std::size_t n, const float* x, float* y) {          \
+    gelu_forward_vec<W>(n, x, y);                                                                                 \
+  }                                                                                                               \
+  __attribute__((target(TARGET))) void gelu_backward_##SUFFIX(std::size_t n, const float* x, const float* dy,    \
+                                                              float* dx) {                                        \
+    gelu_backward_vec<W>(n, x, dy, dx);                                                                           \
+  }                                                                                                               \
+  __attribute__((target(TARGET))) void softmax_rows_##SUFFIX(int rows, int cols, float* p, int ld) {             \
+    softmax_rows_vec<W>(rows, cols, p, ld);                                                                       \
+  }                                                                                                               \
+  __attribute__((target(TARGET))) void layer_norm_forward_##SUFFIX(int rows, int H, const float* x,              \
+                                                                   const float* gamma, const float* beta,         \
+                                                                   float eps, float* y, float* xhat, float* rstd) { \
+    layer_norm_forward_vec<W>(rows, H, x, gamma, beta, eps, y, xhat, rstd);                                       \
+  }                                                                                                               \
+  __attribute__((target(TARGET))) void layer_norm_backward_##SUFFIX(                                             \
+      int rows, int H, const float* dy, const float* xhat, const float* rstd, const float* gamma, float* dx,      \
+      float* dgamma, float* dbeta) {                                                                              \
+    layer_norm_backward_vec<W>(rows, H, dy, xhat, rstd, gamma, dx, dgamma, dbeta);                                \
+  }
+
+MD_TFOPS_LEVEL(avx2, "avx2,fma", 8)
+MD_TFOPS_LEVEL(avx512, "avx512f", 16)
+#undef MD_TFOPS_LEVEL
+#endif  // x86
+
+void check_level(GemmLevel level) {
+  if (!gemm_level_supported(level))
+    throw std::invalid_argument(std::string("tfops: this CPU cannot run the ") + gemm_level_name(level) + " kernels");
+}
+
+}  // namespace
+
+// ---- dispatch ------------------------------------------------------------------
+
+#ifdef MD_TFOPS_SIMD
+#define MD_TFOPS_DISPATCH(level, name, ...)                 \
+  switch (level) {                                          \
+    case GemmLevel::avx512: return name##_avx512(__VA_ARGS__); \
+    case GemmLevel::avx2: return name##_avx2(__VA_ARGS__);     \
+    default: return name##_scalar(__VA_ARGS__);             \
+  }
+#else
+#define MD_TFOPS_DISPATCH(level, name, ...) return name##_scalar(__VA_ARGS__);
+#endif
+
+void layer_norm_forward_at(GemmLevel level, int rows, int H, const float* x, const float* gamma, const float* beta,
+                           float eps, float* y, float* xhat, float* rstd) {
+  check_level(level);
+  MD_TFOPS_DISPATCH(level, layer_norm_forward, rows, H, x, gamma, beta, eps, y, xhat, rstd)
+}
+void layer_norm_forward(int rows, int H, const float* x, const float* gamma, const float* beta, float eps, float* y,
+                        float* xhat, float* rstd) {
+  MD_TFOPS_DISPATCH(gemm_default_level(), layer_norm_forward, rows, H, x, gamma, beta, eps, y, xhat, rstd)
+}
+void layer_norm_backward_at(GemmLevel level, int rows, int H, const float* dy, const float* xhat, const float* rstd,
+                            const float* gamma, float* dx, float* dgamma, float* dbeta) {
+  check_level(level);
+  MD_TFOPS_DISPATCH(level, layer_norm_backward, rows, H, dy, xhat, rstd, gamma, dx, dgamma, dbeta)
+}
+void layer_norm_backward(int rows, int H, const float* dy, const float* xhat, const float* rstd, const float* gamma,
+                         float* dx, float* dgamma, float* dbeta) {
+  MD_TFOPS_DISPATCH(gemm_default_level(), layer_norm_backward, rows, H, dy, xhat, rstd, gamma, dx, dgamma, dbeta)
+}
+void gelu_forward_at(GemmLevel level, std::size_t n, const float* x, float* y) {
+  check_level(level);
+  MD_TFOPS_DISPATCH(level, gelu_forward, n, x, y)
+}
+void gelu_forward(std::size_t n, const float* x, float* y) { MD_TFOPS_DISPATCH(gemm_default_level(), gelu_forward, n, x, y) }
+void gelu_backward_at(GemmLevel level, std::size_t n, const float* x, const float* dy, float* dx) {
+  check_level(level);
+  MD_TFOPS_DISPATCH(level, gelu_backward, n, x, dy, dx)
+}
+void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx) {
+  MD_TFOPS_DISPATCH(gemm_default_level(), gelu_backward, n, x, dy, dx)
+}
+void softmax_rows_at(GemmLevel level, int rows, int cols, float* p, int ld) {
+  check_level(level);
+  MD_TFOPS_DISPATCH(level, softmax_rows, rows, cols, p, ld)
+}
+void softmax_rows(int rows, int cols, float* p, int ld) {
+  MD_TFOPS_DISPATCH(gemm_default_level(), softmax_rows, rows, cols, p, ld)
+}
+#undef MD_TFOPS_DISPATCH
 
 // ---- Linear ------------------------------------------------------------------
 
@@ -114,17 +469,7 @@ void attention_forward(int T, int keys, int heads, int head_dim, const float* qk
     // Scores of the valid keys only: masked keys (-inf) contribute exp(-inf) = 0,
     // so leaving them out of the product IS the mask.
     sgemm(false, true, T, keys, head_dim, scale, Q, ld_qkv, K, ld_qkv, 0.0f, P, keys);
-    for (int t = 0; t < T; ++t) {
-      float* row = P + static_cast<std::size_t>(t) * keys;
-      const float m = *std::max_element(row, row + keys);
-      float sum = 0.0f;
-      for (int k = 0; k < keys; ++k) {
-        row[k] = std::exp(row[k] - m);
-        sum += row[k];
-      }
-      const float inv = 1.0f / sum;
-      for (int k = 0; k < keys; ++k) row[k] *= inv;
-    }
+    softmax_rows(T, keys, P, keys);
     const float* used = P;
     if (drop_mask != nullptr) {
       const float* M = drop_mask + h * block;

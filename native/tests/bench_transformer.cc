@@ -3,7 +3,7 @@
 // 256, 4 heads, FFN 1024, GELU, post-LN; vocabulary 21128, 2 classes, BERT's
 // pooler on), on synthetic batches.
 //
-//   bench_transformer [seconds_per_case=3] [threads=2] [length=64] [batch=32]
+//   bench_transformer [seconds_per_case=3] [threads=2] [length=64] [batch=32] [rows=both|forward|train]
 //
 // Every text has exactly `length` tokens (so the FLOP count is exact); a batch
 // is split into one shard per thread (md::global_thread_pool), as the trainer
@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cpu_features.h"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const int length = argc > 3 ? std::atoi(argv[3]) : 64;
   const int batch = argc > 4 ? std::atoi(argv[4]) : 32;
+  const std::string rows = argc > 5 ? argv[5] : "both";  // forward | train | both (e.g. to profile one of them)
 
   md::TransformerConfig c;
   c.vocab_size = 21128;
@@ -97,8 +99,8 @@ int main(int argc, char** argv) {
               c.layers, c.hidden, c.heads, c.intermediate, c.vocab_size, batch, length, threads, pool.size(),
               md::gemm_level_name(md::gemm_default_level()));
   std::printf("forward matmul FLOPs per batch: %.3f G\n", flops_forward * 1e-9);
-  run("forward", 1.0, [&](int s) { model.forward_fast(shards[s].batch, logits[s].data()); });
-  run("forward+back", 3.0, [&](int s) {
+  if (rows != "train") run("forward", 1.0, [&](int s) { model.forward_fast(shards[s].batch, logits[s].data()); });
+  if (rows != "forward") run("forward+back", 3.0, [&](int s) {
     for (md::Tensor& g : grads[s]) g.zero();
     md::Rng r(static_cast<uint64_t>(s) + 1);
     model.forward_train(*ctx[s], shards[s].batch, r, logits[s].data());

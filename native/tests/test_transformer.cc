@@ -222,6 +222,115 @@ TEST(gelu_is_the_exact_erf_form_and_its_backward_matches_finite_differences) {
   if (!(e < 1e-2)) check::fail(__FILE__, __LINE__, std::to_string(e) + " " + worst);
 }
 
+// ---- SIMD levels of the element-wise kernels against the scalar one -------------
+
+std::vector<md::GemmLevel> simd_levels() {
+  std::vector<md::GemmLevel> out;
+  for (md::GemmLevel l : {md::GemmLevel::avx2, md::GemmLevel::avx512})
+    if (md::gemm_level_supported(l)) out.push_back(l);
+  return out;
+}
+
+TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
+  using namespace md::tfops;
+  // A grid over [-12, 12] (both tails, around 0), plus n not a multiple of 8 or 16 (the tail path).
+  std::vector<float> x;
+  for (int i = -2400; i <= 2400; ++i) x.push_back(i * 0.005f);
+  for (float v : {-40.0f, -9.5f, 7.25f, 30.0f, 1e-6f, -1e-6f, 0.0f}) x.push_back(v);
+  std::mt19937 rng(21);
+  const std::vector<float> dy = random_vector(x.size(), rng);
+  std::vector<float> ref_y(x.size()), ref_dx(x.size());
+  gelu_forward_at(md::GemmLevel::scalar, x.size(), x.data(), ref_y.data());
+  gelu_backward_at(md::GemmLevel::scalar, x.size(), x.data(), dy.data(), ref_dx.data());
+  std::vector<std::vector<float>> ys, dxs;
+  for (md::GemmLevel level : simd_levels()) {
+    std::vector<float> y(x.size()), dx(x.size());
+    gelu_forward_at(level, x.size(), x.data(), y.data());
+    gelu_backward_at(level, x.size(), x.data(), dy.data(), dx.data());
+    double worst_y = 0, worst_dx = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      worst_y = std::max(worst_y, std::fabs(double(y[i]) - ref_y[i]) / (1e-7 + 1e-6 * std::fabs(ref_y[i])));
+      worst_dx = std::max(worst_dx, std::fabs(double(dx[i]) - ref_dx[i]) / (1e-7 + 1e-6 * std::fabs(ref_dx[i])));
+    }
+    std::printf("  %s: GELU error / (1e-7 + 1e-6 |y|) %.2f, backward %.2f\n", md::gemm_level_name(level), worst_y, worst_dx);
+    CHECK(worst_y <= 1.0);
+    CHECK(worst_dx <= 1.0);
+    ys.push_back(y);
+    dxs.push_back(dx);
+  }
+  // Element-wise, the same operations at every width: bit-identical AVX2 and AVX-512 results.
+  for (std::size_t l = 1; l < ys.size(); ++l) {
+    CHECK(ys[l] == ys[0]);
+    CHECK(dxs[l] == dxs[0]);
+  }
+}
+
+TEST(simd_softmax_matches_the_scalar_one) {
+  using namespace md::tfops;
+  std::mt19937 rng(22);
+  for (int cols : {1, 5, 8, 16, 17, 52, 128}) {
+    const int rows = 7, ld = cols + 3;  // a stride wider than the row: the gap is never touched
+    std::vector<float> p = random_vector(static_cast<std::size_t>(rows) * ld, rng, 4.0f);
+    p[0] = 80.0f;  // a large score: exp(x - max) must not overflow
+    std::vector<float> ref = p;
+    softmax_rows_at(md::GemmLevel::scalar, rows, cols, ref.data(), ld);
+    for (md::GemmLevel level : simd_levels()) {
+      std::vector<float> q = p;
+      softmax_rows_at(level, rows, cols, q.data(), ld);
+      double worst = 0;
+      for (int r = 0; r < rows; ++r) {
+        double sum = 0;
+        for (int k = 0; k < cols; ++k) {
+          const std::size_t i = static_cast<std::size_t>(r) * ld + k;
+          worst = std::max(worst, std::fabs(double(q[i]) - ref[i]) / (1e-30 + ref[i]));
+          sum += q[i];
+        }
+        CHECK_NEAR(sum, 1.0, 1e-5);
+        for (int k = cols; k < ld; ++k) CHECK(q[static_cast<std::size_t>(r) * ld + k] == p[static_cast<std::size_t>(r) * ld + k]);
+      }
+      if (!(worst <= 2e-6)) check::fail(__FILE__, __LINE__, std::string(md::gemm_level_name(level)) + " cols " +
+                                                                std::to_string(cols) + ": rel error " + std::to_string(worst));
+    }
+  }
+}
+
+TEST(simd_layer_norm_matches_the_scalar_one) {
+  using namespace md::tfops;
+  std::mt19937 rng(23);
+  for (int H : {7, 16, 24, 256}) {
+    const int rows = 5;
+    std::vector<float> x = random_vector(static_cast<std::size_t>(rows) * H, rng, 2.0f);
+    for (int j = 0; j < H; ++j) x[j] += 30.0f;  // a row with a large mean
+    const std::vector<float> gamma = random_vector(H, rng), beta = random_vector(H, rng);
+    const std::vector<float> dy = random_vector(x.size(), rng);
+    auto run = [&](md::GemmLevel level, std::vector<float>& y, std::vector<float>& xhat, std::vector<float>& rstd,
+                   std::vector<float>& dx, std::vector<float>& dgamma, std::vector<float>& dbeta) {
+      y.assign(x.size(), 0.0f);
+      xhat.assign(x.size(), 0.0f);
+      rstd.assign(rows, 0.0f);
+      dx.assign(x.size(), 0.0f);
+      dgamma.assign(H, 0.5f);  // backward accumulates
+      dbeta.assign(H, -0.5f);
+      layer_norm_forward_at(level, rows, H, x.data(), gamma.data(), beta.data(), 1e-12f, y.data(), xhat.data(), rstd.data());
+      layer_norm_backward_at(level, rows, H, dy.data(), xhat.data(), rstd.data(), gamma.data(), dx.data(), dgamma.data(),
+                             dbeta.data());
+    };
+    std::vector<float> ry, rxhat, rrstd, rdx, rdg, rdb;
+    run(md::GemmLevel::scalar, ry, rxhat, rrstd, rdx, rdg, rdb);
+    for (md::GemmLevel level : simd_levels()) {
+      std::vector<float> y, xhat, rstd, dx, dg, db;
+      run(level, y, xhat, rstd, dx, dg, db);
+      const double e = std::max({max_abs_diff(y, ry), max_abs_diff(xhat, rxhat), max_abs_diff(dx, rdx),
+                                 max_abs_diff(dg, rdg), max_abs_diff(db, rdb)});
+      double erstd = 0;
+      for (int r = 0; r < rows; ++r) erstd = std::max(erstd, std::fabs(double(rstd[r]) - rrstd[r]) / rrstd[r]);
+      if (!(e <= 2e-5 && erstd <= 1e-5))
+        check::fail(__FILE__, __LINE__, std::string(md::gemm_level_name(level)) + " H " + std::to_string(H) +
+                                            ": max abs diff " + std::to_string(e) + ", rstd rel " + std::to_string(erstd));
+    }
+  }
+}
+
 TEST(linear_backward_matches_finite_differences) {
   using namespace md::tfops;
   std::mt19937 rng(3);
