@@ -362,7 +362,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
       doc: 'confident-learning filter',
     },
     rank_by: { type: 'enum', values: ['self_confidence', 'normalized_margin'], default: 'self_confidence', doc: 'ranking of flagged rows' },
-    repeats: { type: 'int', min: 1, max: 100, default: 1, doc: 'k-fold splits (different seeds) whose out-of-fold probabilities are averaged' },
+    repeats: { type: 'int', min: 1, max: 100, default: 3, doc: 'k-fold splits (different seeds) whose out-of-fold probabilities are averaged' },
     model: {
       type: 'enum-list',
       values: ['textcnn', 'gru', 'teacher'],

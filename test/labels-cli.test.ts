@@ -135,14 +135,15 @@ describe('model-distill detect-wrong-labels', () => {
     assert.equal(summary.format, 'model-distill-wrong-labels');
     assert.deepEqual(summary.classes, LABELS);
     assert.equal(summary.counts.rows, 360);
-    assert.deepEqual(summary.settings, { model: 'textcnn', folds: 5, repeats: 1, filter: 'low_self_confidence', rankBy: 'self_confidence', seed: 7, epochs: 5 });
+    assert.deepEqual(summary.settings, { model: 'textcnn', folds: 5, repeats: 3, filter: 'low_self_confidence', rankBy: 'self_confidence', seed: 7, epochs: 5 });
     // low_self_confidence flags as many rows as confident learning counts off the diagonal (fewer
     // only where a class would drop below one row).
     assert.ok(summary.counts.estimatedIssues > 0 && summary.counts.flagged <= summary.counts.estimatedIssues, JSON.stringify(summary.counts));
     assert.equal(summary.perClass.length, 3);
     assert.equal(summary.perClass.reduce((a: number, c: { rows: number }) => a + c.rows, 0), 360);
     assert.equal(summary.perClass.reduce((a: number, c: { flagged: number }) => a + c.flagged, 0), summary.counts.flagged);
-    assert.equal(summary.folds.length, 5);
+    // Default [labels] repeats = 3: three seeded splits of 5 folds.
+    assert.deepEqual(summary.folds.map((f: { repeat: number; fold: number }) => `${f.repeat}/${f.fold}`), [1, 2, 3].flatMap((r) => [1, 2, 3, 4, 5].map((f) => `${r}/${f}`)));
     for (const f of summary.folds) assert.equal(f.trainRows + f.heldOutRows, 360);
     // The estimate is near the true 10%.
     assert.ok(summary.estimatedNoiseRate > 0.04 && summary.estimatedNoiseRate < 0.2, `estimated ${summary.estimatedNoiseRate}`);
