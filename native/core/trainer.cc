@@ -184,7 +184,12 @@ std::vector<float> predict_logits(const StudentModel& model, const int32_t* ids,
   const std::size_t batches = static_cast<std::size_t>((rows + batch_size - 1) / batch_size);
   global_thread_pool().parallel_for(
       batches,
-      [&](std::size_t b, int) {
+      [&](std::size_t task, int) {
+        // Longest batches first: a thread's scratch buffers (the transformer's per-thread
+        // context) reach their largest size at once instead of growing (fresh pages) with
+        // every batch, and the last tasks to finish are the short ones. Which rows form a
+        // batch does not change, so neither do the logits.
+        const std::size_t b = batches - 1 - task;
         const int64_t begin = static_cast<int64_t>(b) * batch_size;
         const int n = static_cast<int>(std::min<int64_t>(batch_size, rows - begin));
         std::vector<int32_t> bids, blens;
