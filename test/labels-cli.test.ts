@@ -110,8 +110,10 @@ describe('model-distill detect-wrong-labels', () => {
     const hits = flagged.filter((l) => flipped.has(l)).length;
     const precision = hits / Math.max(1, flagged.length);
     const recall = hits / flipped.size;
-    // 36 flips in 360 rows; measured: precision and recall about 0.8. Random flags would score ~0.1.
-    assert.ok(precision >= 0.6, `precision ${precision.toFixed(3)} (${hits}/${flagged.length})`);
+    // 36 flips in 360 rows; measured with the defaults (3 splits, low_self_confidence): 28 flagged,
+    // precision 1.0, recall 0.78 (1 split, prune_by_noise_rate: 37 flagged, 0.92 / 0.94). Random
+    // flags would score ~0.1.
+    assert.ok(precision >= 0.8, `precision ${precision.toFixed(3)} (${hits}/${flagged.length})`);
     assert.ok(recall >= 0.6, `recall ${recall.toFixed(3)} (${hits}/${flipped.size})`);
   });
 
