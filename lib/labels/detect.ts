@@ -239,7 +239,7 @@ export async function outOfFoldProbabilities(
   const n = data.trainRows.lengths.length;
   const splitSeed = repeatSeed(config.train.seed, repeat);
   const fold = stratifiedFolds(data.trainRows.labels, C, folds, splitSeed);
-  const repeatTag = repeats > 1 ? `repeat ${repeat + 1}/${repeats}, ` : '';
+  const repeatTag = repeats > 1 ? `split ${repeat + 1}/${repeats}, ` : '';
   const trainOptions = studentTrainOptions(config, kind);
   const probs = new Float32Array(n * C);
   const foldReports: FoldReport[] = [];
