@@ -72,7 +72,8 @@ struct Transformer::Context : TrainContext {
   bool encoded = false;  // encode() ran on this context (backward needs it)
   std::vector<float> emb_xhat, emb_rstd, emb_mask;
   std::vector<Layer> layer;
-  std::vector<float> final_hidden;      // [N, H]
+  std::vector<float> final_hidden;      // [N, H] (training; inference leaves it in layer[0].x)
+  const float* final = nullptr;         // the final hidden states [N, H] of the last encode()
   std::vector<float> cls, pooled, head_mask, head_in;  // [B, H]
   // scratch
   std::vector<float> sum, attn_scratch;
@@ -198,7 +199,7 @@ std::unique_ptr<TrainContext> Transformer::make_context() const { return std::ma
 
 // ---- the packed encoder ---------------------------------------------------------
 
-const float* Transformer::encode(Context& ctx, const Batch& batch, Rng* rng) const {
+const float* Transformer::encode(Context& ctx, const Batch& batch, Rng* rng, bool for_backward) const {
   using namespace tfops;
   const int B = batch.batch, H = config_.hidden, I = config_.intermediate, A = config_.heads, D = head_dim();
   const bool hidden_dropout = rng != nullptr && config_.dropout > 0.0f;
@@ -249,8 +250,13 @@ const float* Transformer::encode(Context& ctx, const Batch& batch, Rng* rng) con
 
   for (int l = 0; l < config_.layers; ++l) {
     const int base = layer_base_ + l * kTensorsPerLayer;
-    Context::Layer& c = ctx.layer[l];
-    std::vector<float>& out = l + 1 < config_.layers ? ctx.layer[l + 1].x : ctx.final_hidden;
+    // Backward needs every layer's activations. Inference runs every layer in layer[0]'s
+    // buffers and writes the output over the input x (whose last read, the attention
+    // residual, comes before it): a working set of one layer, not L (cache-resident for a
+    // batch of short texts; no fresh pages per layer). Same arithmetic either way.
+    Context::Layer& c = for_backward ? ctx.layer[l] : ctx.layer[0];
+    std::vector<float>& out =
+        !for_backward ? c.x : l + 1 < config_.layers ? ctx.layer[l + 1].x : ctx.final_hidden;
     out.resize(NH);
 
     // Q, K, V side by side in one [N, 3H] matrix.
@@ -300,8 +306,9 @@ const float* Transformer::encode(Context& ctx, const Batch& batch, Rng* rng) con
     layer_norm_forward(N, H, ctx.sum.data(), w(base + kOutLnW), w(base + kOutLnB), config_.layer_norm_eps, out.data(),
                        c.xhat2.data(), c.rstd2.data());
   }
-  ctx.encoded = true;
-  return ctx.final_hidden.data();
+  ctx.encoded = for_backward;
+  ctx.final = for_backward ? ctx.final_hidden.data() : ctx.layer[0].x.data();
+  return ctx.final;
 }
 
 void Transformer::encode_backward(Context& ctx, const Batch& batch, float* dfinal, Gradients& grads) const {
@@ -386,7 +393,7 @@ void Transformer::head_forward(Context& ctx, int B, Rng* rng, float* logits) con
   const std::size_t BH = static_cast<std::size_t>(B) * H;
   ctx.cls.resize(BH);
   for (int b = 0; b < B; ++b)
-    std::copy_n(ctx.final_hidden.data() + static_cast<std::size_t>(ctx.offset[b]) * H, H,
+    std::copy_n(ctx.final + static_cast<std::size_t>(ctx.offset[b]) * H, H,
                 ctx.cls.data() + static_cast<std::size_t>(b) * H);
   if (config_.pooler) {
     ctx.pooled.resize(BH);
@@ -409,7 +416,7 @@ void Transformer::head_forward(Context& ctx, int B, Rng* rng, float* logits) con
 void Transformer::forward_train(TrainContext& base_ctx, const Batch& batch, Rng& rng, float* logits) const {
   check_batch(batch);
   auto& ctx = static_cast<Context&>(base_ctx);
-  encode(ctx, batch, &rng);
+  encode(ctx, batch, &rng, true);
   head_forward(ctx, batch.batch, &rng, logits);
 }
 
@@ -446,7 +453,7 @@ void Transformer::backward(TrainContext& base_ctx, const Batch& batch, const flo
 void Transformer::forward_hidden_train(TrainContext& base_ctx, const Batch& batch, Rng& rng, float* hidden) const {
   check_batch(batch);
   auto& ctx = static_cast<Context&>(base_ctx);
-  const float* packed = encode(ctx, batch, &rng);
+  const float* packed = encode(ctx, batch, &rng, true);
   const int H = config_.hidden;
   std::fill_n(hidden, static_cast<std::size_t>(batch.batch) * batch.seq_len * H, 0.0f);
   for (int b = 0; b < batch.batch; ++b)
@@ -474,7 +481,7 @@ void Transformer::backward_hidden(TrainContext& base_ctx, const Batch& batch, co
 void Transformer::hidden_states(const Batch& batch, float* hidden) const {
   check_batch(batch);
   Context ctx;
-  const float* packed = encode(ctx, batch, nullptr);
+  const float* packed = encode(ctx, batch, nullptr, false);
   const int H = config_.hidden;
   std::fill_n(hidden, static_cast<std::size_t>(batch.batch) * batch.seq_len * H, 0.0f);
   for (int b = 0; b < batch.batch; ++b)
@@ -486,7 +493,7 @@ void Transformer::forward_fast(const Batch& batch, float* logits) const {
   check_batch(batch);
   // One cache per thread, reused across calls (its buffers only grow).
   thread_local Context ctx;
-  encode(ctx, batch, nullptr);
+  encode(ctx, batch, nullptr, false);
   head_forward(ctx, batch.batch, nullptr, logits);
 }
 

@@ -120,7 +120,9 @@ class Transformer : public StudentModel {
   struct LayerIndex;  // positions of one layer's tensors in params_
   void check_batch(const Batch& batch) const;
   // Packed encoder: fills ctx (offsets, activations); returns the final hidden [tokens, H].
-  const float* encode(Context& ctx, const Batch& batch, Rng* rng) const;
+  // for_backward: keep every layer's activations for encode_backward (else one layer's
+  // buffers are reused by all layers, and backward on this context is refused).
+  const float* encode(Context& ctx, const Batch& batch, Rng* rng, bool for_backward) const;
   // Backward of the encoder from d final hidden (packed [tokens, H], overwritten).
   void encode_backward(Context& ctx, const Batch& batch, float* dfinal, Gradients& grads) const;
   void head_forward(Context& ctx, int B, Rng* rng, float* logits) const;

@@ -78,6 +78,13 @@ void gelu_backward_scalar(std::size_t n, const float* x, const float* dy, float*
 }
 
 
+void add_bias_rows_scalar(int rows, int n, const float* b, float* y, int ld) {
+  for (int r = 0; r < rows; ++r) {
+    float* yr = y + static_cast<std::size_t>(r) * ld;
+    for (int o = 0; o < n; ++o) yr[o] += b[o];
+  }
+}
+
 void softmax_rows_scalar(int rows, int cols, float* p, int ld) {
   for (int t = 0; t < rows; ++t) {
     float* row = p + static_cast<std::size_t>(t) * ld;
@@ -238,6 +245,16 @@ MD_INLINE void gelu_backward_vec(std::size_t n, const float* x, const float* dy,
 }
 
 template <int W>
+MD_INLINE void add_bias_rows_vec(int rows, int n, const float* b, float* y, int ld) {
+  const int full = n / W * W;
+  for (int r = 0; r < rows; ++r) {
+    float* yr = y + static_cast<std::size_t>(r) * ld;
+    for (int o = 0; o < full; o += W) store<W>(yr + o, load<W>(yr + o) + load<W>(b + o));
+    for (int o = full; o < n; ++o) yr[o] += b[o];
+  }
+}
+
+template <int W>
 MD_INLINE void softmax_rows_vec(int rows, int cols, float* p, int ld) {
   using F = typename Vec<W>::F;
   const int full = cols / W * W;
@@ -352,6 +369,9 @@ MD_INLINE void layer_norm_backward_vec(int rows, int H, const float* dy, const f
                                                               float* dx) {                                        \
     gelu_backward_vec<W>(n, x, dy, dx);                                                                           \
   }                                                                                                               \
+  __attribute__((target(TARGET))) void add_bias_rows_##SUFFIX(int rows, int n, const float* b, float* y, int ld) { \
+    add_bias_rows_vec<W>(rows, n, b, y, ld);                                                                      \
+  }                                                                                                               \
   __attribute__((target(TARGET))) void softmax_rows_##SUFFIX(int rows, int cols, float* p, int ld) {             \
     softmax_rows_vec<W>(rows, cols, p, ld);                                                                       \
   }                                                                                                               \
@@ -428,6 +448,9 @@ void softmax_rows_at(GemmLevel level, int rows, int cols, float* p, int ld) {
 void softmax_rows(int rows, int cols, float* p, int ld) {
   MD_TFOPS_DISPATCH(gemm_default_level(), softmax_rows, rows, cols, p, ld)
 }
+void add_bias_rows(int rows, int n, const float* b, float* y, int ld) {
+  MD_TFOPS_DISPATCH(gemm_default_level(), add_bias_rows, rows, n, b, y, ld)
+}
 #undef MD_TFOPS_DISPATCH
 
 // ---- Linear ------------------------------------------------------------------
@@ -435,11 +458,7 @@ void softmax_rows(int rows, int cols, float* p, int ld) {
 void linear_forward(int N, int in, int out, const float* X, int ldx, const float* W, const float* b, float* Y, int ldy) {
   if (N == 0) return;
   sgemm(false, true, N, out, in, 1.0f, X, ldx, W, in, 0.0f, Y, ldy);
-  if (b == nullptr) return;
-  for (int r = 0; r < N; ++r) {
-    float* yr = Y + static_cast<std::size_t>(r) * ldy;
-    for (int o = 0; o < out; ++o) yr[o] += b[o];
-  }
+  if (b != nullptr) add_bias_rows(N, out, b, Y, ldy);  // the same sums at every level (one add per entry)
 }
 
 void linear_backward(int N, int in, int out, const float* X, int ldx, const float* dY, int ldy, const float* W,
