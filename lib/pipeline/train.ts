@@ -12,7 +12,9 @@
  * Steps, each timed in run.json:
  *   1. data      classes, train/eval rows, vocab, token ids   (prepare-data.ts)
  *   2. teacher   none, or native: fine-tune a transformer     (teacher.ts)
- *                -> <run>/teacher/ (reused when settings + data are unchanged)
+ *                -> <run>/teacher/ (reused when settings + data are unchanged);
+ *                onnx: an exported model; [teacher] ensemble: members averaged
+ *                with it -> <run>/teacher/members/<name>/      (ensemble.ts)
  *   3. soft      the teacher's logits for train rows and pool  (teacher.ts)
  *                -> <run>/soft-labels.cache (soft-label-cache.ts)
  *   4. students  one by one, in [model] students order        (train-student.ts)
