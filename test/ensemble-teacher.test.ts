@@ -265,5 +265,8 @@ describe('ensemble teacher: transformer + members', function () {
     assert.equal(teacherRows[2].eval?.accuracy, members[1].evalAccuracy);
     for (const r of teacherRows) assert.equal(typeof r.eval?.macroF1, 'number', `${r.model} has a macro-F1`);
     assert.match(fs.readFileSync(result.files.markdown, 'utf8'), /\| teacher\/textcnn-1 \| teacher \| \d\.\d{4} \| \d\.\d{4} \| ensemble member \|/);
+    const svg = fs.readFileSync(result.files.svg, 'utf8');
+    assert.match(svg, />teacher</, 'the ensemble is charted');
+    assert.doesNotMatch(svg, /teacher\/textcnn-1/, 'its members are left out of the chart');
   });
 });

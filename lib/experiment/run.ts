@@ -344,7 +344,8 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
   writeAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
   const colors: Record<ExperimentSetting, string> = { alone: '#9e9e9e', distilled: '#4e79a7', 'distilled+pool': '#f28e2b', teacher: '#59a14f' };
   const layout = layoutBarChart(
-    ordered.map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
+    // An ensemble's members are in the table, not the chart (their long names would collide).
+    ordered.filter((r) => r.setting !== 'teacher' || r.model === 'teacher').map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
     { title: 'eval accuracy', series: (['alone', 'distilled', 'distilled+pool', 'teacher'] as const).map((name) => ({ name, color: colors[name] })) },
   );
   writeAtomic(files.svg, renderSvg(layout));
