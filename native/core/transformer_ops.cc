@@ -448,6 +448,10 @@ void softmax_rows_at(GemmLevel level, int rows, int cols, float* p, int ld) {
 void softmax_rows(int rows, int cols, float* p, int ld) {
   MD_TFOPS_DISPATCH(gemm_default_level(), softmax_rows, rows, cols, p, ld)
 }
+void add_bias_rows_at(GemmLevel level, int rows, int n, const float* b, float* y, int ld) {
+  check_level(level);
+  MD_TFOPS_DISPATCH(level, add_bias_rows, rows, n, b, y, ld)
+}
 void add_bias_rows(int rows, int n, const float* b, float* y, int ld) {
   MD_TFOPS_DISPATCH(gemm_default_level(), add_bias_rows, rows, n, b, y, ld)
 }

@@ -49,6 +49,7 @@ void gelu_backward_at(GemmLevel level, std::size_t n, const float* x, const floa
 
 // ---- y[r, :n] += b for each of `rows` rows (stride ld): a Linear layer's bias, SIMD-dispatched ----
 void add_bias_rows(int rows, int n, const float* b, float* y, int ld);
+void add_bias_rows_at(GemmLevel level, int rows, int n, const float* b, float* y, int ld);
 
 // ---- softmax of each row, in place: p[r, :] = exp(p - max) / sum (rows of `cols`, stride ld) ----
 void softmax_rows(int rows, int cols, float* p, int ld);

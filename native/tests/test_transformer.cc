@@ -265,6 +265,24 @@ TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
   }
 }
 
+TEST(simd_bias_add_equals_the_scalar_one_exactly) {
+  using namespace md::tfops;
+  std::mt19937 rng(24);
+  for (int n : {1, 7, 16, 33, 256, 1024}) {
+    const int rows = 5, ld = n + 5;  // the gap after each row is never touched
+    const std::vector<float> b = random_vector(n, rng);
+    const std::vector<float> y0 = random_vector(static_cast<std::size_t>(rows) * ld, rng);
+    std::vector<float> ref = y0;
+    add_bias_rows_at(md::GemmLevel::scalar, rows, n, b.data(), ref.data(), ld);
+    for (int r = 0; r < rows; ++r) CHECK(ref[static_cast<std::size_t>(r) * ld] == y0[static_cast<std::size_t>(r) * ld] + b[0]);
+    for (md::GemmLevel level : simd_levels()) {
+      std::vector<float> y = y0;
+      add_bias_rows_at(level, rows, n, b.data(), y.data(), ld);
+      CHECK(y == ref);  // one add per entry: the same float at every level
+    }
+  }
+}
+
 TEST(simd_softmax_matches_the_scalar_one) {
   using namespace md::tfops;
   std::mt19937 rng(22);
