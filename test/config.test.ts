@@ -20,9 +20,16 @@ import {
 const EXAMPLES = path.resolve(__dirname, '..', 'examples');
 const SHARED_DATA = path.resolve(__dirname, '..', '..', 'shared', 'data');
 
+/** Every workspace() folder, removed once this file's tests are done. */
+const workspaces: string[] = [];
+after(() => {
+  for (const dir of workspaces.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** A folder with tiny data files, and a config.ini written into it. */
 function workspace(): { dir: string; write(text: string, name?: string): string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-config-'));
+  workspaces.push(dir);
   fs.mkdirSync(path.join(dir, 'data'));
   fs.writeFileSync(path.join(dir, 'data', 'train.tsv'), '好\tpos\n差\tneg\n');
   fs.writeFileSync(path.join(dir, 'data', 'eval.tsv'), '好\tpos\n');

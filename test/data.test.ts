@@ -30,6 +30,7 @@ describe('data files', () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-data-'));
   });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   describe('labelled TSV', () => {
     it('reads text<TAB>label rows with their line numbers, stripping \\r and a BOM', () => {

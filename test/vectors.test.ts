@@ -11,8 +11,15 @@ const SHARED = path.resolve(__dirname, '..', '..', 'shared');
 const TENCENT = path.join(SHARED, 'embeddings', 'tencent_char_200d.vec');
 const BERT_VOCAB = path.join(SHARED, 'vocab', 'bert-base-chinese-vocab.txt');
 
+/** Every tempFile() folder, removed once this file's tests are done. */
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tempFile(text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-vec-'));
+  tempDirs.push(dir);
   const file = path.join(dir, 'v.vec');
   fs.writeFileSync(file, text);
   return file;
