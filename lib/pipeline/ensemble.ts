@@ -27,9 +27,10 @@ import * as path from 'path';
 
 import { type Config, type StudentKind } from '../config';
 import { argmaxRows, classificationReport } from '../metrics';
-import { formatCount, formatDuration, Progress } from '../progress';
+import { formatCount, formatDuration } from '../progress';
 import type { NativeStudent, StudentTrainOptions } from '../student';
 import { readWord2Vec, type PretrainedVectors } from '../vectors';
+import { epochProgressHooks } from './epoch-progress';
 import { fillEmptyRows, type PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import { fileSha256 } from './soft-label-cache';
@@ -185,28 +186,23 @@ async function memberStep(
       `${formatCount(model.parameterCount)} parameters; ${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, learning rate ${trainOptions.learningRate}`,
   );
   const rows = data.trainRows.lengths.length;
-  const stepsPerEpoch = Math.ceil(rows / trainOptions.batchSize);
-  const newBar = (epoch: number) =>
-    options.progress === false ? null : new Progress({ label: `${member.name} epoch ${epoch}/${trainOptions.epochs}`, total: rows, stream: options.progress });
-  let bar = newBar(1);
-  let barEpoch = 1;
   const started = Date.now();
-  const report = await model.train(data.trainRows, data.evalRows, trainOptions, {
+  const hooks = epochProgressHooks({
+    label: member.name,
+    rows,
+    stepsPerEpoch: Math.ceil(rows / trainOptions.batchSize),
+    epochs: trainOptions.epochs,
+    batchSize: trainOptions.batchSize,
+    progress: options.progress,
     signal: options.signal,
-    onProgress: (p) => {
-      if (p.epoch !== barEpoch || bar === null) return;
-      bar.update(Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize), `loss ${p.runningLoss.toFixed(4)}`);
-    },
-    onEpoch: (e) => {
-      if (options.progress !== false && options.progress.isTTY === true) bar?.finish(`loss ${e.trainLoss.toFixed(4)}`);
+    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
+    logEpoch: (e) =>
       log.info(
         `teacher member ${member.name} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ` +
           `eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
-      );
-      barEpoch = e.epoch + 1;
-      bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
-    },
+      ),
   });
+  const report = await model.train(data.trainRows, data.evalRows, trainOptions, hooks);
   if (report.cancelled) throw new Error(`teacher member ${member.name}: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
   const best = report.epochs.find((e) => e.epoch === report.bestEpoch);
   log.info(`teacher member ${member.name}: trained in ${formatDuration((Date.now() - started) / 1000)}; best epoch ${report.bestEpoch} kept`);

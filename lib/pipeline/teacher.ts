@@ -45,6 +45,7 @@ import { newPoolStats, streamLineBatches } from '../data';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
 import type { EncodedRows, NativeStudent, StudentTrainOptions, TransformerSpec } from '../student';
 import type { Tokenizer } from '../tokenizer';
+import { epochProgressHooks } from './epoch-progress';
 import { PoolLogitsWriter, type PoolSoftLabels } from './pool-stream';
 import { fillEmptyRows, type PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
@@ -319,28 +320,23 @@ async function nativeTeacherStep(
       `warmup ${trainOptions.warmup} then linear decay, clip ${trainOptions.clipNorm}`,
   );
   const rows = trainRows.lengths.length;
-  const stepsPerEpoch = Math.ceil(rows / trainOptions.batchSize);
-  const newBar = (epoch: number) =>
-    options.progress === false ? null : new Progress({ label: `teacher epoch ${epoch}/${trainOptions.epochs}`, total: rows, stream: options.progress });
-  let bar = newBar(1);
-  let barEpoch = 1;
   const started = Date.now();
-  const report = await model.train({ ...trainRows, labels: data.train.labels }, { ...evalRows, labels: data.eval.labels }, trainOptions, {
+  const hooks = epochProgressHooks({
+    label: 'teacher',
+    rows,
+    stepsPerEpoch: Math.ceil(rows / trainOptions.batchSize),
+    epochs: trainOptions.epochs,
+    batchSize: trainOptions.batchSize,
+    progress: options.progress,
     signal: options.signal,
-    onProgress: (p) => {
-      if (p.epoch !== barEpoch || bar === null) return;
-      bar.update(Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize), `loss ${p.runningLoss.toFixed(4)}`);
-    },
-    onEpoch: (e) => {
-      if (options.progress !== false && options.progress.isTTY === true) bar?.finish(`loss ${e.trainLoss.toFixed(4)}`);
+    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
+    logEpoch: (e) =>
       log.info(
         `teacher epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s, ` +
           `eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
-      );
-      barEpoch = e.epoch + 1;
-      bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
-    },
+      ),
   });
+  const report = await model.train({ ...trainRows, labels: data.train.labels }, { ...evalRows, labels: data.eval.labels }, trainOptions, hooks);
   if (report.cancelled) throw new Error(`teacher: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
   const best = report.epochs.find((e) => e.epoch === report.bestEpoch);
   const evalAccuracy = best?.evalAccuracy ?? null;

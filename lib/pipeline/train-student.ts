@@ -9,9 +9,10 @@ import * as path from 'path';
 
 import type { Config, StudentKind } from '../config';
 import { argmaxRows } from '../metrics';
-import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
+import { formatCount, formatDuration, type ProgressWriter } from '../progress';
 import type { EpochReport, GruSpec, StudentTrainOptions, TextCnnSpec, TrainHooks, TrainReport, NativeStudent } from '../student';
 import { readWord2Vec } from '../vectors';
+import { epochProgressHooks } from './epoch-progress';
 import { poolTrainSource, POOL_PART_ROWS } from './pool-stream';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
@@ -138,31 +139,21 @@ export async function trainStudentStep(
         })
       : null;
   const stepsPerEpoch = source === null ? Math.ceil(rows / trainOptions.batchSize) : source.totalSteps / trainOptions.epochs;
-  const newBar = (epoch: number) =>
-    options.progress === false
-      ? null
-      : new Progress({ label: `${kind} epoch ${epoch}/${trainOptions.epochs}`, total: rows, stream: options.progress });
-  const tty = options.progress !== false && options.progress.isTTY === true;
-  let bar = newBar(1);
-  let barEpoch = 1;
   const started = Date.now();
-
-  const hooks: TrainHooks = {
+  const hooks: TrainHooks = epochProgressHooks({
+    label: kind,
+    rows,
+    stepsPerEpoch,
+    epochs: trainOptions.epochs,
+    batchSize: trainOptions.batchSize,
+    progress: options.progress,
     signal: options.signal,
-    onProgress: (p) => {
-      if (p.epoch !== barEpoch || bar === null) return; // a late event of a finished epoch
-      const done = Math.min(rows, (p.step - (p.epoch - 1) * stepsPerEpoch) * trainOptions.batchSize);
-      bar.update(done, `loss ${p.runningLoss.toFixed(4)}`);
-    },
-    onEpoch: (e) => {
+    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`,
+    logEpoch: (e) => {
       const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;
-      // On a terminal the bar ends with its final state; elsewhere the log line below says it all.
-      if (tty) bar?.finish(`loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`);
       log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
-      barEpoch = e.epoch + 1;
-      bar = barEpoch <= trainOptions.epochs ? newBar(barEpoch) : null;
     },
-  };
+  });
   const report: TrainReport =
     source === null
       ? await student.train(soft === null ? data.trainRows : { ...data.trainRows, softTargets: soft.train }, data.evalRows, trainOptions, hooks)
