@@ -863,6 +863,9 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     teacherPath = null;
     teacherVocab = null;
   }
+  if (kind !== 'native' && initCheckpoint !== null) {
+    te.problem('init_checkpoint', `is only used with kind = native (kind is ${kind}): only the native transformer fine-tunes from a checkpoint; remove it or set kind = native`);
+  }
   if (checkPaths && kind === 'native') te.checkExists('init_checkpoint', initCheckpoint, 'folder');
   const teacher: TeacherConfig = {
     kind,

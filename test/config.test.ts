@@ -234,6 +234,8 @@ describe('config.ini', () => {
     assert.match(err.message, /:9: \[distill\] use_unlabeled = true needs \[data\] unlabeled/);
     err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = onnx\n`)));
     assert.match(err.message, /:8: \[teacher\] kind = onnx needs "path"/);
+    err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = none\ninit_checkpoint = data\n`)));
+    assert.match(err.message, /:9: \[teacher\] init_checkpoint is only used with kind = native \(kind is none\)/);
     err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = native\nhidden = 100\nheads = 3\n`)));
     assert.match(err.message, /:10: \[teacher\] heads: hidden = 100 must be a multiple of heads = 3/);
     const c = loadConfig(ws.write(`${MINIMAL.replace('eval.tsv\n', 'eval.tsv\nunlabeled = data/pool.txt\n')}[teacher]\nkind = native\n`));
