@@ -16,7 +16,8 @@ import * as zlib from 'zlib';
 import { writeAdClaimsDataset } from '../lib/demo/ad-claims';
 import { layoutBarChart, renderRgba } from '../lib/experiment/chart';
 import { crc32, encodePng } from '../lib/experiment/png';
-import { runExperiment, STUDENT_SETTINGS } from '../lib/experiment/run';
+import { loadConfig } from '../lib/config';
+import { configToIni, runExperiment, settingOverrides, STUDENT_SETTINGS } from '../lib/experiment/run';
 
 const CLI = path.resolve(__dirname, '..', 'lib', 'cli.ts');
 
@@ -197,6 +198,46 @@ describe('experiment: runExperiment on a tiny ad-claims set', function () {
     for (const r of distilled) {
       assert.strictEqual(r.eval, null);
       assert.match(r.note ?? '', /no teacher: \[teacher\] kind = none/);
+    }
+  });
+});
+
+describe('experiment: derived configs', () => {
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-derived-'));
+    fs.writeFileSync(path.join(tmp, 'train.tsv'), '好\tpos\n差\tneg\n');
+    fs.writeFileSync(path.join(tmp, 'eval.tsv'), '好\tpos\n');
+    fs.writeFileSync(path.join(tmp, 'pool.txt'), '一般\n');
+    fs.writeFileSync(path.join(tmp, 'teacher.onnx'), 'not read: the config only checks that it exists');
+    fs.writeFileSync(path.join(tmp, 'vocab.txt'), '[PAD]\n[UNK]\n');
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** Loads each setting's derived config of the given [teacher] lines, as the experiment writes it. */
+  function derivedConfigs(name: string, teacher: string[]) {
+    const file = path.join(tmp, `${name}.ini`);
+    fs.writeFileSync(file, ['[data]', 'train = train.tsv', 'eval = eval.tsv', 'unlabeled = pool.txt', '[model]', 'dir = runs', '[teacher]', ...teacher, ''].join('\n'));
+    const config = loadConfig(file);
+    return STUDENT_SETTINGS.map((setting) => {
+      const derived = path.join(tmp, `${name}-${setting}.ini`);
+      fs.writeFileSync(derived, configToIni(config, settingOverrides(setting, path.join(tmp, 'runs', setting))));
+      return { setting, config: loadConfig(derived) };
+    });
+  }
+
+  it('alone drops the keys that need a teacher (onnx path/vocab, pretrain = mlm); the distilled settings keep them', () => {
+    for (const { setting, config } of derivedConfigs('onnx', ['kind = onnx', 'path = teacher.onnx'])) {
+      if (setting === 'alone') {
+        assert.equal(config.teacher.kind, 'none');
+        assert.equal(config.teacher.path, null);
+      } else {
+        assert.equal(config.teacher.kind, 'onnx');
+        assert.equal(config.teacher.path, path.join(tmp, 'teacher.onnx'));
+      }
+    }
+    for (const { setting, config } of derivedConfigs('mlm', ['kind = native', 'pretrain = mlm'])) {
+      assert.equal(config.teacher.pretrain, setting === 'alone' ? 'none' : 'mlm', setting);
     }
   });
 });

@@ -108,11 +108,15 @@ export function configToIni(config: Config, overrides: Record<string, string | n
   return out.join('\n') + '\n';
 }
 
-function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>, modelDir: string): Record<string, string | null> {
+/** The keys a setting changes in the user's config ("section.key" -> value, or null to leave it out). */
+export function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>, modelDir: string): Record<string, string | null> {
   const o: Record<string, string | null> = { 'model.dir': modelDir };
   if (setting === 'alone') {
     o['teacher.kind'] = 'none';
     o['teacher.ensemble'] = null;
+    // Keys that only mean something with a teacher are config errors beside kind = none
+    // (an onnx teacher's path/vocab, a native one's init_checkpoint or pretrain = mlm).
+    for (const key of ['path', 'vocab', 'init_checkpoint', 'pretrain']) o[`teacher.${key}`] = null;
     o['distill.enabled'] = 'false';
     o['distill.use_unlabeled'] = 'false';
   } else {
