@@ -17,6 +17,7 @@ import { loadStudentFromFolder } from '../lib/model-folder';
 import { SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
 import { Tokenizer } from '../lib/tokenizer';
 import { ok, runCli, TINY_REVIEWS } from './helpers/cli';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const fixture = TINY_REVIEWS;
 const TRAIN_ROWS = 360;
@@ -28,32 +29,7 @@ function train(config: string, what: string): string {
 
 /** <dir>/config.ini: tiny students, a tiny native teacher, [distill] lines as given. */
 function distillConfig(dir: string, distill: string[] = [], teacher: string[] = ['kind = native']): string {
-  const text = [
-    '[data]',
-    `train = ${path.join(fixture, 'train.tsv')}`,
-    `eval = ${path.join(fixture, 'eval.tsv')}`,
-    `unlabeled = ${path.join(fixture, 'unlabeled.txt')}`,
-    `class_id = ${path.join(fixture, 'class_id.txt')}`,
-    'vocab = vocab.txt',
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    'students = textcnn,gru',
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    'dropout = 0.2',
-    '[gru]',
-    'embedding_dim = 16',
-    'hidden = 16',
-    'dropout = 0.2',
-    '[train]',
-    'epochs = 2',
-    'batch_size = 16',
-    'learning_rate = 0.01',
-    'threads = 2',
-    'seed = 7',
+  return writeConfigIni(dir, tinyConfigText(fixture, 'textcnn,gru', [
     '[teacher]',
     ...teacher,
     'layers = 1',
@@ -67,12 +43,7 @@ function distillConfig(dir: string, distill: string[] = [], teacher: string[] = 
     'temperature = 2',
     'alpha = 0.5',
     ...distill,
-    '',
-  ].join('\n');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  ]));
 }
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));

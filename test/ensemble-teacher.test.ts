@@ -17,46 +17,13 @@ import { averageLogSoftmax, ensembleMembers } from '../lib/pipeline/ensemble';
 import { SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
 import { trainFromConfig } from '../lib/pipeline/train';
 import { REPO_ROOT, TINY_REVIEWS } from './helpers/cli';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const VECTORS = path.join(REPO_ROOT, 'test', 'fixtures', 'tiny-vectors.vec');
 
 /** <dir>/config.ini over tiny-reviews: tiny students, [teacher] lines as given. */
 function ensembleConfig(dir: string, teacher: string[], extra: string[] = []): string {
-  const text = [
-    '[data]',
-    `train = ${path.join(TINY_REVIEWS, 'train.tsv')}`,
-    `eval = ${path.join(TINY_REVIEWS, 'eval.tsv')}`,
-    `unlabeled = ${path.join(TINY_REVIEWS, 'unlabeled.txt')}`,
-    `class_id = ${path.join(TINY_REVIEWS, 'class_id.txt')}`,
-    'vocab = vocab.txt',
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    'students = textcnn',
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    'dropout = 0.2',
-    '[gru]',
-    'embedding_dim = 16',
-    'hidden = 16',
-    'dropout = 0.2',
-    '[train]',
-    'epochs = 2',
-    'batch_size = 16',
-    'learning_rate = 0.01',
-    'threads = 2',
-    'seed = 7',
-    '[teacher]',
-    ...teacher,
-    ...extra,
-    '',
-  ].join('\n');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  return writeConfigIni(dir, tinyConfigText(TINY_REVIEWS, 'textcnn', ['[teacher]', ...teacher, ...extra]));
 }
 
 const TINY_TRANSFORMER = ['layers = 1', 'hidden = 16', 'heads = 2', 'intermediate = 32', 'learning_rate = 0.003', 'batch_size = 16'];

@@ -18,6 +18,7 @@ import { detectWrongLabels, outOfFoldProbabilities, repeatSeed, stratifiedFolds 
 import { prepareData } from '../lib/pipeline/prepare-data';
 import { RunLog } from '../lib/pipeline/run-log';
 import { fails, ok, runCli, TINY_REVIEWS, TINY_REVIEWS_LABELS, type CliResult } from './helpers/cli';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const fixture = TINY_REVIEWS;
 const LABELS = TINY_REVIEWS_LABELS;
@@ -35,33 +36,8 @@ function rng(seed: number): () => number {
 }
 
 function writeConfig(dir: string, extra: string[] = []): string {
-  const text = [
-    '[data]',
-    'train = train.tsv',
-    `eval = ${path.join(fixture, 'eval.tsv')}`,
-    `class_id = ${path.join(fixture, 'class_id.txt')}`,
-    'vocab = vocab.txt',
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    'students = textcnn',
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    'dropout = 0.2',
-    '[train]',
-    'epochs = 5',
-    'batch_size = 16',
-    'learning_rate = 0.01',
-    'threads = 2',
-    'seed = 7',
-    ...extra,
-    '',
-  ].join('\n');
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  const data = ['train = train.tsv', `eval = ${path.join(fixture, 'eval.tsv')}`, `class_id = ${path.join(fixture, 'class_id.txt')}`, 'vocab = vocab.txt'];
+  return writeConfigIni(dir, tinyConfigText(fixture, 'textcnn', extra, { data, gru: false, epochs: 5 }));
 }
 
 let tmp: string;

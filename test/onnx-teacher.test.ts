@@ -23,6 +23,7 @@ import { fileSha256, SoftLabelCache, textKey } from '../lib/pipeline/soft-label-
 import { NativeStudent } from '../lib/student';
 import { Tokenizer } from '../lib/tokenizer';
 import { writeCheckpoint } from './helpers/bert-checkpoint';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 import { TINY_VOCAB, tinyTexts } from './helpers/tiny-task';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -192,35 +193,7 @@ function runCli(args: string[]): { status: number | null; stdout: string; stderr
 }
 
 function writeConfig(dir: string, teacher: string[]): string {
-  const text = [
-    '[data]',
-    `train = ${path.join(fixture, 'train.tsv')}`,
-    `eval = ${path.join(fixture, 'eval.tsv')}`,
-    `unlabeled = ${path.join(fixture, 'unlabeled.txt')}`,
-    `class_id = ${path.join(fixture, 'class_id.txt')}`,
-    'vocab = vocab.txt',
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    'students = textcnn',
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    '[train]',
-    'epochs = 2',
-    'batch_size = 16',
-    'learning_rate = 0.01',
-    'threads = 2',
-    'seed = 7',
-    '[teacher]',
-    ...teacher,
-    '',
-  ].join('\n');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  return writeConfigIni(dir, tinyConfigText(fixture, 'textcnn', ['[teacher]', ...teacher], { textcnnDropout: false, gru: false }));
 }
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -15,29 +15,10 @@ import * as path from 'path';
 import { loadAddon } from '../lib/binding';
 import { pretrainFromConfig, readSafetensorsMetadata } from '../lib/pipeline/pretrain';
 import { fails, ok, runCli, TINY_REVIEWS } from './helpers/cli';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 function config(dir: string, teacher: string[]): string {
-  const f = TINY_REVIEWS;
-  const text = [
-    '[data]',
-    `train = ${path.join(f, 'train.tsv')}`,
-    `eval = ${path.join(f, 'eval.tsv')}`,
-    `unlabeled = ${path.join(f, 'unlabeled.txt')}`,
-    `class_id = ${path.join(f, 'class_id.txt')}`,
-    'vocab = vocab.txt',
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    'students = textcnn',
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    '[train]',
-    'epochs = 1',
-    'batch_size = 16',
-    'threads = 2',
-    'seed = 7',
+  return writeConfigIni(dir, tinyConfigText(TINY_REVIEWS, 'textcnn', [
     '[teacher]',
     'kind = native',
     'layers = 1',
@@ -50,12 +31,7 @@ function config(dir: string, teacher: string[]): string {
     'mlm_batch_size = 32',
     'mlm_learning_rate = 0.003',
     ...teacher,
-    '',
-  ].join('\n');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  ], { textcnnDropout: false, gru: false, epochs: 1, learningRate: false }));
 }
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -17,33 +17,13 @@ import { loadConfig } from '../lib/config';
 import { pretrainFromConfig } from '../lib/pipeline/pretrain';
 import { checkTeacherSupported } from '../lib/pipeline/teacher';
 import { TINY_REVIEWS } from './helpers/cli';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const STEPS = 40;
 
 /** <dir>/config.ini: tiny students and a tiny native teacher with MLM settings. */
 function pretrainConfig(dir: string, teacher: string[] = []): string {
-  const f = TINY_REVIEWS;
-  const text = [
-    '[data]',
-    `train = ${path.join(f, 'train.tsv')}`,
-    `eval = ${path.join(f, 'eval.tsv')}`,
-    `unlabeled = ${path.join(f, 'unlabeled.txt')}`,
-    `class_id = ${path.join(f, 'class_id.txt')}`,
-    'vocab = vocab.txt',
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    'students = textcnn',
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    '[train]',
-    'epochs = 1',
-    'batch_size = 16',
-    'learning_rate = 0.01',
-    'threads = 2',
-    'seed = 7',
+  return writeConfigIni(dir, tinyConfigText(TINY_REVIEWS, 'textcnn', [
     '[teacher]',
     ...(teacher.some((l) => l.startsWith('kind')) ? [] : ['kind = native']),
     'layers = 1',
@@ -58,12 +38,7 @@ function pretrainConfig(dir: string, teacher: string[] = []): string {
     'mlm_learning_rate = 0.003',
     `mlm_max_steps = ${STEPS}`,
     ...teacher,
-    '',
-  ].join('\n');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  ], { textcnnDropout: false, gru: false, epochs: 1 }));
 }
 
 /** A safetensors file's tensors (header entries and data), without its metadata (which names the config file). */

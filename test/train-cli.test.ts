@@ -14,6 +14,7 @@ import * as path from 'path';
 import { Classifier } from '../lib/classifier';
 import { resolveUniqid } from '../lib/config';
 import { fails, ok, outputLines, runCli, TINY_REVIEWS, TINY_REVIEWS_LABELS } from './helpers/cli';
+import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const fixture = TINY_REVIEWS;
 const LABELS = TINY_REVIEWS_LABELS;
@@ -28,36 +29,13 @@ function tinyConfig(dir: string, overrides: { students?: string; epochs?: number
     vocab: 'vocab.txt', // relative: beside this config; absent, so train builds it
     ...overrides.data,
   };
-  const text = [
-    '; tiny models for tests',
-    '[data]',
-    ...Object.entries(data).map(([k, v]) => `${k} = ${v}`),
-    '[model]',
-    'dir = runs',
-    'max_length = 32',
-    `students = ${overrides.students ?? 'textcnn,gru'}`,
-    '[textcnn]',
-    'embedding_dim = 16',
-    'windows = 2,3',
-    'filters = 16',
-    'dropout = 0.2',
-    '[gru]',
-    'embedding_dim = 16',
-    'hidden = 16',
-    'dropout = 0.2',
-    '[train]',
-    `epochs = ${overrides.epochs ?? 3}`,
-    'batch_size = 16',
-    'learning_rate = 0.01',
-    'threads = 2',
-    'seed = 7',
-    ...(overrides.teacher ? ['[teacher]', `kind = ${overrides.teacher}`] : []),
-    '',
-  ].join('\n');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'config.ini');
-  fs.writeFileSync(file, text);
-  return file;
+  const text = tinyConfigText(
+    fixture,
+    overrides.students ?? 'textcnn,gru',
+    overrides.teacher ? ['[teacher]', `kind = ${overrides.teacher}`] : [],
+    { data: Object.entries(data).map(([k, v]) => `${k} = ${v}`), epochs: overrides.epochs ?? 3 },
+  );
+  return writeConfigIni(dir, '; tiny models for tests\n' + text);
 }
 
 const evalRows = fs
