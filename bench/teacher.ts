@@ -44,12 +44,11 @@ import type { EvalRows, StudentTrainOptions, TransformerSpec } from '../lib/stud
 import { median, timePeers, type Cell, type Suite, type SuiteResult } from './harness';
 import { readReferenceData, REFERENCE_MAX_LENGTH, type ReferenceData } from './reference-data';
 import { parseSuiteFlags, type SuiteFlags } from './suite-flags';
+import { python, referenceScript, referenceUnavailable, runReference } from './torch-reference';
 
 const repoRoot = path.resolve(__dirname, '..');
 const sharedDir = path.resolve(repoRoot, '..', 'shared');
 const defaultDataDir = path.join(sharedDir, 'data', 'shopsenti');
-const referenceScript = path.join(sharedDir, 'reference', 'torch_baseline.py');
-const python = process.env.MODEL_DISTILL_PYTHON ?? '/usr/bin/python3';
 
 const THREADS = 2;
 const BATCH = 32;
@@ -242,36 +241,16 @@ const UNROUNDED_RUNNER =
   // a module global `round` shadows the builtin in the script only (numpy, datetime keep theirs)
   "runpy.run_path(sys.argv[0], init_globals={'round': lambda x, *n: round(x, *n) if n else float(x)}, run_name='__main__')\n";
 
-function runTorchTrain(dataDir: string): Promise<TrainRun> {
+async function runTorchTrain(dataDir: string): Promise<TrainRun> {
   const args = ['-c', UNROUNDED_RUNNER, referenceScript, '--data', dataDir, '--what', 'tf', '--epochs', '1', '--threads', String(THREADS)];
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => reject(new Error(`could not start ${python}: ${err.message}`)));
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const line = stdout.split('\n').map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } })
-        .find((j) => j !== null && typeof j.model === 'string' && j.model.startsWith('transformer'));
-      if (code !== 0 || !line || typeof line.train_examples_per_s !== 'number') {
-        const tail = (stderr.trim().split('\n').slice(-3).join(' | ') || stdout.trim().slice(-300)) || '(no output)';
-        reject(new Error(`${python} ${args.join(' ')} exited with ${code} and no transformer result: ${tail}`));
-        return;
-      }
-      resolve({ examplesPerSecond: line.train_examples_per_s, evalAccuracy: Number(line.eval), seconds });
-    });
-  });
+  const r = await runReference(args, (model) => model.startsWith('transformer'), 'transformer');
+  return { examplesPerSecond: r.examplesPerSecond, evalAccuracy: r.evalAccuracy, seconds: r.processSeconds };
 }
 
 /** Why the reference cannot run here, or null when it can (checks that /usr/bin/python3 has torch). */
 async function torchUnavailable(flags: SuiteFlags): Promise<string | null> {
-  if (flags.smoke) return 'left out in --smoke mode';
-  if (flags.noTorch) return 'left out (--no-torch)';
-  if (!fs.existsSync(referenceScript)) return `reference script not found at ${referenceScript}`;
-  if (!fs.existsSync(python)) return `${python} not found (set MODEL_DISTILL_PYTHON)`;
+  const why = referenceUnavailable(flags);
+  if (why !== null) return why;
   const ok = await new Promise<boolean>((resolve) => {
     const child = spawn(python, ['-c', 'import torch'], { stdio: 'ignore' });
     child.on('error', () => resolve(false));

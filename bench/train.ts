@@ -22,7 +22,6 @@
  *   npm run bench -- train --quick          2,000 train rows, 1 round
  *   npm run bench -- train --smoke --data=DIR   tiny data, no PyTorch (the smoke test)
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -30,13 +29,12 @@ import * as path from 'path';
 import type { StudentSpec, StudentTrainOptions } from '../lib/student';
 import { median, type Cell, type Suite, type SuiteResult } from './harness';
 import { readReferenceData, REFERENCE_MAX_LENGTH, type ReferenceData } from './reference-data';
-import { parseSuiteFlags, type SuiteFlags } from './suite-flags';
+import { parseSuiteFlags } from './suite-flags';
+import { python, referenceScript, referenceUnavailable, runReference, type ReferenceRun } from './torch-reference';
 
 const repoRoot = path.resolve(__dirname, '..');
 const sharedDir = path.resolve(repoRoot, '..', 'shared');
 const defaultDataDir = path.join(sharedDir, 'data', 'shopsenti');
-const referenceScript = path.join(sharedDir, 'reference', 'torch_baseline.py');
-const python = process.env.MODEL_DISTILL_PYTHON ?? '/usr/bin/python3';
 
 const THREADS = 2;
 const BATCH = 64;
@@ -96,46 +94,11 @@ async function runNative(kind: Kind, data: ReferenceData): Promise<NativeRun> {
   }
 }
 
-interface TorchRun {
-  examplesPerSecond: number;
-  evalAccuracy: number;
-  /** The whole process (python start, torch import, data encoding, training, final eval). */
-  processSeconds: number;
-}
-
 /** One reference process: `torch_baseline.py --what cnn|gru --epochs 1 --threads 2`; its JSON line read back. */
-function runTorch(kind: Kind, dataDir: string): Promise<TorchRun> {
+function runTorch(kind: Kind, dataDir: string): Promise<ReferenceRun> {
   const args = [referenceScript, '--data', dataDir, '--what', REFERENCE[kind].what, '--epochs', '1', '--threads', String(THREADS)];
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => reject(new Error(`could not start ${python}: ${err.message}`)));
-    child.on('close', (code) => {
-      const processSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const want = kind === 'textcnn' ? 'textcnn' : 'gru';
-      const line = stdout.split('\n').map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } })
-        .find((j) => j !== null && j.model === want);
-      if (code !== 0 || !line || typeof line.train_examples_per_s !== 'number') {
-        const tail = (stderr.trim().split('\n').slice(-3).join(' | ') || stdout.trim().slice(-300)) || '(no output)';
-        reject(new Error(`${python} ${args.join(' ')} exited with ${code} and no '${want}' result: ${tail}`));
-        return;
-      }
-      resolve({ examplesPerSecond: line.train_examples_per_s, evalAccuracy: Number(line.eval), processSeconds });
-    });
-  });
-}
-
-/** Why the reference cannot run here, or null when it can. */
-function torchUnavailable(flags: SuiteFlags): string | null {
-  if (flags.smoke) return 'left out in --smoke mode';
-  if (flags.noTorch) return 'left out (--no-torch)';
-  if (!fs.existsSync(referenceScript)) return `reference script not found at ${referenceScript}`;
-  if (!fs.existsSync(python)) return `${python} not found (set MODEL_DISTILL_PYTHON)`;
-  return null;
+  const want = kind === 'textcnn' ? 'textcnn' : 'gru';
+  return runReference(args, (model) => model === want, `'${want}'`);
 }
 
 /** --quick: the first rows of each file, in a temp folder both engines read (never inside the repo). */
@@ -168,14 +131,14 @@ async function run(args: string[] = []): Promise<SuiteResult> {
   try {
     const data = readReferenceData(dataDir);
     const rounds = flags.rounds ?? (flags.quick || flags.smoke ? 1 : 3);
-    const noTorch = torchUnavailable(flags);
+    const noTorch = referenceUnavailable(flags);
     log(`data ${dataDir}: ${data.counts.train} train, ${data.counts.eval} eval, ${data.counts.unlabeled} unlabeled lines; ` +
       `char vocab ${data.vocabSize}, mean train length ${data.meanTrainLength.toFixed(1)} (max ${REFERENCE_MAX_LENGTH}); ${rounds} round(s)` +
       (noTorch ? `; PyTorch ${noTorch}` : ''));
     const loadBefore = loadAverages();
 
     const native = new Map<Kind, NativeRun[]>(KINDS.map((k) => [k, []]));
-    const torch = new Map<Kind, TorchRun[]>(KINDS.map((k) => [k, []]));
+    const torch = new Map<Kind, ReferenceRun[]>(KINDS.map((k) => [k, []]));
     const torchErrors: string[] = [];
     for (let round = 1; round <= rounds; round++) {
       for (const kind of KINDS) {
