@@ -253,6 +253,10 @@ export async function outOfFoldProbabilities(
   });
   if (small.length > 0 && repeat === 0) log.info(`note: classes with fewer rows than folds (${folds}), absent from some folds: ${small.join(', ')}`);
 
+  // The pretrained vectors, read once for all folds (each fold starts its embeddings from them).
+  const vectorsFile = config[kind].pretrained_vectors;
+  const vectors = vectorsFile === null ? null : await (require('../vectors') as typeof import('../vectors')).readWord2Vec(vectorsFile, data.vocabTokens);
+
   // One bar over every example every fold trains on.
   const workPerFold = members.map((m) => (n - m.length) * trainOptions.epochs);
   const totalWork = workPerFold.reduce((a, b) => a + b, 0);
@@ -270,11 +274,7 @@ export async function outOfFoldProbabilities(
     // Each fold its own seed: folds are independent models, and reruns repeat.
     const seed = (splitSeed + f) >>> 0;
     const student = NativeStudent.create({ ...studentSpec(config, kind, data.vocabTokens.length, C), seed });
-    if (config[kind].pretrained_vectors !== null) {
-      const { readWord2Vec } = require('../vectors') as typeof import('../vectors');
-      const vectors = await readWord2Vec(config[kind].pretrained_vectors as string, data.vocabTokens);
-      student.setEmbeddings(vectors.vectors, vectors.found);
-    }
+    if (vectors !== null) student.setEmbeddings(vectors.vectors, vectors.found);
     // The best epoch is chosen on the fold's held-out rows (their given, possibly
     // wrong labels), never on the eval file: detection must not tune on eval data.
     const report = await student.train(foldTrain, foldHeldOut, { ...trainOptions, seed }, {
