@@ -151,6 +151,12 @@ export interface TeacherConfig {
   ensemble_embedding_dim: number | null;
   /** The members' training epochs (default [train] epochs). */
   ensemble_epochs: number;
+  /**
+   * Model folders trained elsewhere (a student or teacher of an earlier run, say) that join
+   * the ensemble as they are: never retrained, each read with its own vocabulary and
+   * settings. Empty = none.
+   */
+  ensemble_models: string[];
 }
 
 export type DistillLoss = 'kl' | 'mse';
@@ -263,6 +269,7 @@ type KeySpec =
   | { type: 'bool'; default: boolean | null; doc: string }
   | { type: 'enum'; values: readonly string[]; default: string; doc: string }
   | { type: 'int-list'; default: number[]; doc: string }
+  | { type: 'path-list'; doc: string }
   | { type: 'enum-list'; values: readonly string[]; default: string[]; doc: string; repeats?: boolean; none?: boolean };
 
 /** `default: null` means "derived from other keys" (the doc says how). */
@@ -342,6 +349,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     },
     ensemble_vectors: { type: 'path', doc: 'word2vec text file for the ensemble members\' embeddings (optional)' },
     ensemble_epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'ensemble members\' training epochs (default [train] epochs)' },
+    ensemble_models: { type: 'path-list', doc: 'model folders trained elsewhere that join the ensemble as they are (optional)' },
   },
   distill: {
     enabled: { type: 'bool', default: null, doc: 'distil the students from the teacher (default: true when there is a teacher)' },
@@ -673,6 +681,19 @@ class SectionReader {
     return parts as T[];
   }
 
+  /** Comma-separated paths, each absolute (relative ones resolve against the config's folder); [] when unset or none. */
+  pathList(key: string): string[] {
+    this.spec(key, 'path-list');
+    const e = this.entry(key);
+    if (!e || e.value.trim() === 'none') return [];
+    const parts = e.value.split(',').map((s) => s.trim());
+    if (parts.some((p) => p === '')) {
+      this.problem(key, `must be a comma-separated list of paths (or none), got ${JSON.stringify(e.value)}: an empty entry`);
+      return [];
+    }
+    return parts.map((p) => path.resolve(this.baseDir, p));
+  }
+
   /** An absolute path (relative ones resolve against the config's folder), or null when unset or empty. */
   path(key: string): string | null {
     const spec = this.spec(key, 'path');
@@ -894,9 +915,23 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     ensemble_vectors: te.path('ensemble_vectors'),
     ensemble_embedding_dim: null,
     ensemble_epochs: te.int('ensemble_epochs') ?? trainCfg.epochs,
+    ensemble_models: te.pathList('ensemble_models'),
   };
-  if (teacher.ensemble.length > MAX_ENSEMBLE_MEMBERS) {
-    te.problem('ensemble', `has ${teacher.ensemble.length} members; at most ${MAX_ENSEMBLE_MEMBERS} are allowed`);
+  const memberCount = teacher.ensemble.length + teacher.ensemble_models.length;
+  if (memberCount > MAX_ENSEMBLE_MEMBERS) {
+    const where = teacher.ensemble_models.length === 0 ? `has ${memberCount} members` : `: ensemble and ensemble_models list ${memberCount} members together`;
+    te.problem(te.has('ensemble') ? 'ensemble' : 'ensemble_models', `${where}; at most ${MAX_ENSEMBLE_MEMBERS} are allowed`);
+  }
+  if (checkPaths && teacher.ensemble_models.length > 0) {
+    // Lazily: model-folder.ts pulls in the student code, which plain config reading does not need.
+    const { readModelFolder } = require('./model-folder') as typeof import('./model-folder');
+    for (const folder of teacher.ensemble_models) {
+      try {
+        readModelFolder(folder);
+      } catch (err) {
+        te.problem('ensemble_models', `: ${(err as Error).message}`);
+      }
+    }
   }
   if (teacher.ensemble.length === 0) {
     for (const key of ['ensemble_vectors', 'ensemble_epochs'] as const) {
@@ -922,7 +957,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const enabledSet = ds.bool('enabled');
   const useUnlabeledSet = ds.bool('use_unlabeled');
   const distill: DistillConfig = {
-    enabled: enabledSet ?? (kind !== 'none' || teacher.ensemble.length > 0),
+    enabled: enabledSet ?? (kind !== 'none' || memberCount > 0),
     use_unlabeled: false,
     temperature: ds.number('temperature') as number,
     alpha: ds.number('alpha') as number,
@@ -933,8 +968,8 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   };
   distill.pool_epochs = ds.int('pool_epochs') ?? distill.epochs;
   distill.use_unlabeled = distill.enabled && (useUnlabeledSet ?? unlabeled !== null);
-  if (enabledSet === true && kind === 'none' && teacher.ensemble.length === 0) {
-    ds.problem('enabled', `= true needs a teacher, but [teacher] kind is none and ensemble is not set (set kind = native or onnx, or ensemble = textcnn, or enabled = false)`);
+  if (enabledSet === true && kind === 'none' && memberCount === 0) {
+    ds.problem('enabled', `= true needs a teacher, but [teacher] kind is none and neither ensemble nor ensemble_models is set (set kind = native or onnx, or ensemble = textcnn, or enabled = false)`);
   }
   if (useUnlabeledSet === true && unlabeled === null) {
     ds.problem('use_unlabeled', `= true needs [data] unlabeled (the pool), which is not set`);
@@ -958,12 +993,17 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   return { file: absFile, data, model, textcnn, gru, train: trainCfg, teacher, distill, labels, lines };
 }
 
-/** Upper bound on [teacher] ensemble members (each is trained and scores every text). */
+/** Upper bound on [teacher] ensemble + ensemble_models members (each scores every text). */
 export const MAX_ENSEMBLE_MEMBERS = 16;
 
 /** True when the config has a teacher: a transformer / ONNX model, ensemble members, or both. */
 export function hasTeacher(config: Pick<Config, 'teacher'>): boolean {
-  return config.teacher.kind !== 'none' || config.teacher.ensemble.length > 0;
+  return config.teacher.kind !== 'none' || hasEnsemble(config);
+}
+
+/** True when the teacher averages members: [teacher] ensemble, ensemble_models, or both. */
+export function hasEnsemble(config: Pick<Config, 'teacher'>): boolean {
+  return config.teacher.ensemble.length > 0 || config.teacher.ensemble_models.length > 0;
 }
 
 /** `reviews.tsv` -> `reviews.cleaned.tsv`, beside it. */

@@ -95,7 +95,7 @@ describe('ensemble teacher: config', () => {
     assert.match(configErrors(text), new RegExp(`config\\.ini:${lineOf(text, 'ensemble =')}: \\[teacher\\] ensemble has 17 members; at most 16 are allowed`));
 
     text = base.replace('kind = native', 'kind = none') + '[distill]\nenabled = true\n';
-    assert.match(configErrors(text), /\[distill\] enabled = true needs a teacher, but \[teacher\] kind is none and ensemble is not set/);
+    assert.match(configErrors(text), /\[distill\] enabled = true needs a teacher, but \[teacher\] kind is none and neither ensemble nor ensemble_models is set/);
   });
 });
 
@@ -235,5 +235,108 @@ describe('ensemble teacher: transformer + members', function () {
     const svg = fs.readFileSync(result.files.svg, 'utf8');
     assert.match(svg, />teacher</, 'the ensemble is charted');
     assert.doesNotMatch(svg, /teacher\/textcnn-1/, 'its members are left out of the chart');
+  });
+});
+
+describe('ensemble teacher: model folders from elsewhere (ensemble_models)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let source: string;
+  before(async () => {
+    // A first run without a teacher: its two students become members of the next run's teacher.
+    dir = path.join(tmp, 'models');
+    source = (await trainFromConfig(writeConfigIni(dir, tinyConfigText(TINY_REVIEWS, 'textcnn,gru', ['[teacher]', 'kind = none'])), 'round1')).runDir;
+    fs.rmSync(path.join(dir, 'config.ini'));
+  });
+
+  it('reads the folders relative to the config; BAD CONFIG: a folder that is not a model folder, an empty entry, too many members', () => {
+    const file = ensembleConfig(dir, ['kind = none', 'ensemble_models = runs/round1/textcnn , runs/round1/gru']);
+    const config = loadConfig(file);
+    assert.deepEqual(config.teacher.ensemble_models, [path.join(source, 'textcnn'), path.join(source, 'gru')]);
+    assert.ok(hasTeacher(config), 'model folders alone are a teacher');
+    assert.equal(config.distill.enabled, true);
+    fs.rmSync(file);
+
+    const base = fs.readFileSync(ensembleConfig(path.join(tmp, 'models-bad'), ['kind = none']), 'utf8');
+    let text = base + `ensemble_models = ${path.join(source, 'textcnn')}, ${tmp}\n`;
+    assert.match(configErrors(text), new RegExp(`config\\.ini:${lineOf(text, 'ensemble_models')}: \\[teacher\\] ensemble_models: model folder ${tmp} is missing config\\.json`));
+    text = base + `ensemble_models = ${path.join(source, 'textcnn')},,\n`;
+    assert.match(configErrors(text), /\[teacher\] ensemble_models must be a comma-separated list of paths \(or none\), got .*: an empty entry/);
+    text = base + `ensemble = ${Array(15).fill('gru').join(',')}\nensemble_models = ${path.join(source, 'textcnn')}, ${path.join(source, 'gru')}\n`;
+    assert.match(configErrors(text), /\[teacher\] ensemble: ensemble and ensemble_models list 17 members together; at most 16 are allowed/);
+    assert.deepEqual(parseConfig(base + 'ensemble_models = none\n', '/x/config.ini').teacher.ensemble_models, []);
+  });
+
+  it('joins the trained members as it is: its log-probabilities enter the average, a rerun scores nothing, the experiment drops it when alone', async () => {
+    const config = ensembleConfig(path.join(tmp, 'round2'), [
+      'kind = none',
+      'ensemble = textcnn',
+      'ensemble_epochs = 2',
+      `ensemble_models = ${path.join(source, 'textcnn')}, ${path.join(source, 'gru')}`,
+    ]);
+    const run = (await trainFromConfig(config, 'r2')).runDir;
+    const record = readJson(path.join(run, 'run.json'));
+    assert.deepEqual(
+      record.teacher.members.map((m: any) => [m.name, m.kind, m.dir, m.reused]),
+      [
+        ['textcnn-1', 'textcnn', path.join(run, 'teacher', 'members', 'textcnn-1'), false],
+        ['model-1', 'textcnn', path.join(source, 'textcnn'), true],
+        ['model-2', 'gru', path.join(source, 'gru'), true],
+      ],
+    );
+    for (const m of record.teacher.members) assert.equal(typeof m.evalAccuracy, 'number', `${m.name} is scored on eval`);
+    assert.ok(!fs.existsSync(path.join(run, 'teacher', 'members', 'model-1')), 'a folder member is not copied');
+
+    const trainTexts = fs.readFileSync(path.join(TINY_REVIEWS, 'train.tsv'), 'utf8').split('\n').filter((l) => l).map((l) => l.split('\t')[0]).slice(0, 20);
+    const logProbs = async (folder: string) => {
+      const clf = await Classifier.load(folder);
+      try {
+        return Float32Array.from(await clf.predictProbabilities(trainTexts), Math.log);
+      } finally {
+        clf.close();
+      }
+    };
+    const parts = [await logProbs(path.join(run, 'teacher', 'members', 'textcnn-1')), await logProbs(path.join(source, 'textcnn')), await logProbs(path.join(source, 'gru'))];
+    const C = 3;
+    const cache = SoftLabelCache.open(path.join(run, 'soft-labels.cache'), record.teacher.weightsSha256, C);
+    try {
+      const got = new Float32Array(C);
+      for (let i = 0; i < trainTexts.length; i++) {
+        assert.ok(cache.copyTo(textKey(trainTexts[i]), got, 0), `train text ${i} is cached`);
+        for (let c = 0; c < C; c++) {
+          const want = (parts[0][i * C + c] + parts[1][i * C + c] + parts[2][i * C + c]) / 3;
+          assert.ok(Math.abs(got[c] - want) < 1e-4, `text ${i} class ${c}: cached ${got[c]}, the three members' mean log-probability ${want}`);
+        }
+      }
+    } finally {
+      cache.close();
+    }
+
+    const again = readJson(path.join((await trainFromConfig(config, 'r2')).runDir, 'run.json'));
+    assert.equal(again.teacher.weightsSha256, record.teacher.weightsSha256, 'same folders, same teacher');
+    assert.equal(again.softLabels.train.scored, 0);
+
+    const result = await runExperiment(config, 'r2', { settings: ['alone'] });
+    assert.deepEqual(result.failures, []);
+    const alone = fs.readFileSync(path.join(tmp, 'round2', 'runs', 'r2', 'experiment', 'alone.ini'), 'utf8');
+    assert.doesNotMatch(alone, /^ensemble/m, 'the alone setting has no ensemble members of either kind');
+  });
+
+  it('BAD MEMBER: a folder with other classes (or another order) is an error naming the key and both class lists; nothing is trained', async () => {
+    const swapped = path.join(tmp, 'swapped-textcnn');
+    fs.cpSync(path.join(source, 'textcnn'), swapped, { recursive: true });
+    const c = readJson(path.join(swapped, 'config.json'));
+    c.labels = c.labels.slice().reverse();
+    fs.writeFileSync(path.join(swapped, 'config.json'), JSON.stringify(c));
+    fs.writeFileSync(path.join(swapped, 'class_id.txt'), c.labels.map((l: string, i: number) => `${l}\t${i}`).join('\n') + '\n');
+    const config = ensembleConfig(path.join(tmp, 'swapped'), ['kind = none', `ensemble_models = ${swapped}`]);
+    const quote = (labels: string[]) => JSON.stringify(labels).replace(/[[\]]/g, '\\$&');
+    await assert.rejects(
+      trainFromConfig(config, 'r'),
+      (err: Error) =>
+        err instanceof ConfigError &&
+        new RegExp(`config\\.ini:\\d+: \\[teacher\\] ensemble_models: model-1 \\(${swapped}\\) has the classes ${quote(c.labels)} but this run's are ${quote(c.labels.slice().reverse())}`).test(err.message),
+    );
+    assert.ok(!fs.existsSync(path.join(tmp, 'swapped', 'runs', 'r', 'textcnn')), 'no student was trained');
   });
 });

@@ -96,7 +96,7 @@ export function configToIni(config: Config, overrides: Record<string, string | n
     out.push('', `[${section}]`);
     const values = (config as unknown as Record<string, Record<string, unknown>>)[section] ?? {};
     for (const key of Object.keys(keys)) {
-      if (noEnsemble && section === 'teacher' && key.startsWith('ensemble_')) continue;
+      if (noEnsemble && section === 'teacher' && (key === 'ensemble_vectors' || key === 'ensemble_epochs')) continue;
       const override = overrides[`${section}.${key}`];
       const value = override !== undefined ? override : values[key];
       if (value === null || value === undefined) continue;
@@ -114,6 +114,7 @@ export function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>,
   if (setting === 'alone') {
     o['teacher.kind'] = 'none';
     o['teacher.ensemble'] = null;
+    o['teacher.ensemble_models'] = null;
     // Keys that only mean something with a teacher are config errors beside kind = none
     // (an onnx teacher's path/vocab, a native one's init_checkpoint or pretrain = mlm).
     for (const key of ['path', 'vocab', 'init_checkpoint', 'pretrain']) o[`teacher.${key}`] = null;

@@ -20,6 +20,9 @@
  * reused by a rerun whose member settings and data are unchanged (fingerprint in
  * its training info). The ensemble's identity lists every member; its cache key
  * is the hash of the members' weight hashes, so changing any member rescores.
+ *
+ * [teacher] ensemble_models adds model folders trained elsewhere, used as they are
+ * (folder-member.ts), after the trained members.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -31,6 +34,7 @@ import { formatCount, formatDuration } from '../progress';
 import type { NativeStudent, StudentTrainOptions } from '../student';
 import { readWord2Vec, type PretrainedVectors } from '../vectors';
 import { epochProgressHooks } from './epoch-progress';
+import { folderMemberName, loadFolderMember } from './folder-member';
 import { fillEmptyRows, type PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
 import { fileSha256 } from './soft-label-cache';
@@ -305,6 +309,9 @@ export async function ensembleTeacherStep(
   const membersDir = path.join(teacherDir, MEMBERS_DIR);
   for (const entry of fs.existsSync(membersDir) ? fs.readdirSync(membersDir) : []) {
     if (!members.some((m) => m.name === entry)) fs.rmSync(path.join(membersDir, entry), { recursive: true, force: true });
+  }
+  for (let i = 0; i < config.teacher.ensemble_models.length; i++) {
+    scoring.push(await loadFolderMember(config, i, data.classIds.labels, log));
   }
 
   const C = data.classIds.labels.length;

@@ -40,7 +40,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { configProblem, type Config } from '../config';
+import { configProblem, hasEnsemble, type Config } from '../config';
 import { newPoolStats, streamLineBatches } from '../data';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
 import type { EncodedRows, NativeStudent, StudentTrainOptions, TransformerSpec } from '../student';
@@ -216,7 +216,7 @@ export async function teacherStep(
   options: TeacherStepOptions = { progress: false },
 ): Promise<Teacher | null> {
   checkTeacherSupported(config);
-  const hasMembers = config.teacher.ensemble.length > 0;
+  const hasMembers = hasEnsemble(config);
   if (config.teacher.kind === 'none' && !hasMembers) {
     log.record.teacher = { kind: 'none' };
     log.info('teacher: none ([teacher] kind = none); the students train on the labelled data alone');
@@ -229,7 +229,7 @@ export async function teacherStep(
   } else if (config.teacher.kind === 'native') {
     base = await nativeTeacherStep(config, data, runFolder, log, options);
   } else {
-    log.info(`teacher: [teacher] kind = none with ensemble = ${config.teacher.ensemble.join(',')}: the teacher is the ensemble members alone`);
+    log.info('teacher: [teacher] kind = none with an ensemble: the teacher is the ensemble members alone');
   }
   if (!hasMembers) return base;
   const { ensembleTeacherStep } = require('./ensemble') as typeof import('./ensemble');

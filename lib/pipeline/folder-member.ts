@@ -1,0 +1,96 @@
+/**
+ * A member of the ensemble teacher that was trained elsewhere: [teacher] ensemble_models
+ * lists model folders (a student, an ensemble member or a transformer teacher of an
+ * earlier run, say) that join the average as they are. They are never retrained; each
+ * reads the texts with its own vocabulary, lower-casing, special tokens and max length
+ * (exactly as Classifier.load would serve it), so it need not share the run's vocabulary.
+ *
+ * The use this was made for is a second round of teaching: the students of a first run,
+ * distilled with the pool, are often as good as their teacher while erring differently
+ * from the members trained on the labelled rows alone, so an ensemble of both is a
+ * stronger teacher for the next run (README, "Ensemble teacher").
+ *
+ * A member's "logits" are its log-probabilities. The ensemble averages log_softmax, and
+ * log_softmax(log p) = log p, so this is the same as averaging its raw logits' log_softmax
+ * up to float32 rounding; a probability that underflowed to 0 (a logit gap over ~100)
+ * counts as the log of the smallest float32, not as -Infinity.
+ */
+import * as path from 'path';
+
+import { configProblem, type Config } from '../config';
+import type { Classifier } from '../classifier';
+import type { RunLog } from './run-log';
+import { fileSha256 } from './soft-label-cache';
+import type { TeacherMemberIdentity } from './teacher';
+
+/** log of the smallest positive float32 (denormal): where a probability of 0 lands. */
+const LOG_TINY = Math.log(1.4e-45);
+
+/** Texts per call into the classifier (it splits further by itself). */
+const BATCH_TEXTS = 4096;
+
+export interface FolderMember {
+  identity: TeacherMemberIdentity;
+  logits(texts: string[], threads: number): Promise<Float32Array>;
+}
+
+/** The name of the i-th (from 0) folder of [teacher] ensemble_models: model-1, model-2, ... */
+export function folderMemberName(index: number): string {
+  return `model-${index + 1}`;
+}
+
+/**
+ * Loads the i-th folder of [teacher] ensemble_models as a member. Its classes must be the
+ * run's, in the same order (the average is taken class by class): otherwise an error
+ * naming the key, the folder and both lists.
+ */
+export async function loadFolderMember(config: Config, index: number, labels: readonly string[], log: RunLog): Promise<FolderMember> {
+  const { Classifier } = require('../classifier') as typeof import('../classifier');
+  const dir = config.teacher.ensemble_models[index];
+  const name = folderMemberName(index);
+  let classifier: Classifier;
+  try {
+    classifier = await Classifier.load(dir, { threads: config.train.threads, backend: 'native' });
+  } catch (err) {
+    throw configProblem(config, 'teacher', 'ensemble_models', `${name} (${dir}): ${(err as Error).message}`);
+  }
+  if (classifier.labels.length !== labels.length || classifier.labels.some((l, i) => l !== labels[i])) {
+    classifier.close();
+    throw configProblem(
+      config,
+      'teacher',
+      'ensemble_models',
+      `${name} (${dir}) has the classes ${JSON.stringify(classifier.labels)} but this run's are ${JSON.stringify(labels)}; ` +
+        'an ensemble member must have the same classes in the same order',
+    );
+  }
+  const folder = classifier.folder;
+  const training = (folder.config as { training?: { bestEpoch?: unknown } }).training;
+  const weightsSha256 = fileSha256(folder.weightsPath);
+  log.info(`teacher member ${name}: ${classifier.kind} from ${dir} (used as it is; weights sha256 ${weightsSha256.slice(0, 12)})`);
+  const identity: TeacherMemberIdentity = {
+    name,
+    kind: classifier.kind,
+    weightsSha256,
+    // Nothing here is trained: the folder's config and weights are all that decide its outputs.
+    fingerprint: fileSha256(folder.configPath) + weightsSha256,
+    dir: path.resolve(dir),
+    reused: true,
+    bestEpoch: typeof training?.bestEpoch === 'number' ? training.bestEpoch : 0,
+    parameters: null,
+    evalAccuracy: null,
+    evalMacroF1: null,
+  };
+  const C = labels.length;
+  return {
+    identity,
+    async logits(texts: string[]): Promise<Float32Array> {
+      const out = new Float32Array(texts.length * C);
+      for (let start = 0; start < texts.length; start += BATCH_TEXTS) {
+        const p = await classifier.predictProbabilities(texts.slice(start, start + BATCH_TEXTS));
+        for (let i = 0; i < p.length; i++) out[start * C + i] = p[i] > 0 ? Math.log(p[i]) : LOG_TINY;
+      }
+      return out;
+    },
+  };
+}
