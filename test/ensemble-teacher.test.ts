@@ -286,6 +286,9 @@ describe('ensemble teacher: model folders from elsewhere (ensemble_models)', fun
     );
     for (const m of record.teacher.members) assert.equal(typeof m.evalAccuracy, 'number', `${m.name} is scored on eval`);
     assert.ok(!fs.existsSync(path.join(run, 'teacher', 'members', 'model-1')), 'a folder member is not copied');
+    const runLog = fs.readFileSync(path.join(run, 'run.log'), 'utf8');
+    assert.match(runLog, /teacher: ensemble of textcnn-1, model-1, model-2: their log-softmax averaged/);
+    assert.ok(runLog.includes(`teacher member model-2: gru from ${path.join(source, 'gru')} (used as it is`), 'the log names each folder');
 
     const trainTexts = fs.readFileSync(path.join(TINY_REVIEWS, 'train.tsv'), 'utf8').split('\n').filter((l) => l).map((l) => l.split('\t')[0]).slice(0, 20);
     const logProbs = async (folder: string) => {

@@ -278,7 +278,11 @@ export async function ensembleTeacherStep(
     return vectorsPromise;
   };
   log.info(
-    `teacher: ensemble of ${[...(base !== null ? [base.identity.kind === 'onnx' ? 'the ONNX model' : 'the transformer'] : []), ...members.map((m) => m.name)].join(', ')}: ` +
+    `teacher: ensemble of ${[
+      ...(base !== null ? [base.identity.kind === 'onnx' ? 'the ONNX model' : 'the transformer'] : []),
+      ...members.map((m) => m.name),
+      ...config.teacher.ensemble_models.map((_, i) => folderMemberName(i)),
+    ].join(', ')}: ` +
       'their log-softmax averaged gives the soft labels',
   );
 
