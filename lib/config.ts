@@ -138,6 +138,8 @@ export interface TeacherConfig {
   mlm_max_steps: number;
   /** A pretrained checkpoint folder (safetensors + config.json + vocab.txt) to fine-tune from, or null. */
   init_checkpoint: string | null;
+  /** word2vec text file the transformer's word embeddings start from (its dimension must be hidden), or null. */
+  pretrained_vectors: string | null;
   /**
    * Extra teacher members, in order (a kind may repeat: each member has its own seed):
    * small models trained on the labelled rows whose log-softmax is averaged with the
@@ -339,6 +341,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     mlm_warmup: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.1, doc: 'fraction of MLM steps warming up' },
     mlm_max_steps: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, doc: 'MLM updates, 0 = mlm_epochs decide' },
     init_checkpoint: { type: 'path', doc: 'pretrained checkpoint folder to fine-tune from (optional)' },
+    pretrained_vectors: { type: 'path', doc: 'word2vec text file for the transformer\'s word embeddings (optional; dimension = hidden)' },
     ensemble: {
       type: 'enum-list',
       values: STUDENT_KINDS,
@@ -911,6 +914,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     mlm_warmup: te.number('mlm_warmup') as number,
     mlm_max_steps: te.int('mlm_max_steps') as number,
     init_checkpoint: initCheckpoint,
+    pretrained_vectors: te.path('pretrained_vectors'),
     ensemble: te.enumList<StudentKind>('ensemble'),
     ensemble_vectors: te.path('ensemble_vectors'),
     ensemble_embedding_dim: null,
@@ -951,6 +955,25 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     te.problem(te.has('heads') ? 'heads' : 'hidden', `: hidden = ${teacher.hidden} must be a multiple of heads = ${teacher.heads}`);
   }
   if (teacher.pretrain === 'mlm' && kind !== 'native') te.problem('pretrain', `= mlm needs kind = native (kind is ${kind})`);
+  if (teacher.pretrained_vectors !== null) {
+    if (kind !== 'native') {
+      te.problem('pretrained_vectors', `is only used with kind = native (kind is ${kind}): it starts the native transformer's word embeddings; remove it or set kind = native`);
+    } else if (initCheckpoint !== null || teacher.pretrain === 'mlm') {
+      te.problem('pretrained_vectors', `cannot be combined with ${initCheckpoint !== null ? 'init_checkpoint' : 'pretrain = mlm'} (the word embeddings come from there); remove one of them`);
+    } else if (checkPaths) {
+      te.checkExists('pretrained_vectors', teacher.pretrained_vectors);
+      if (fs.existsSync(teacher.pretrained_vectors)) {
+        try {
+          const { dim } = readWord2VecHeader(teacher.pretrained_vectors);
+          if (dim !== teacher.hidden) {
+            te.problem('pretrained_vectors', `: ${teacher.pretrained_vectors} has ${dim}-dimensional vectors but [teacher] hidden is ${teacher.hidden}; set hidden = ${dim} (and heads to a divisor of it)`);
+          }
+        } catch (err) {
+          te.problem('pretrained_vectors', `: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
 
   // [distill]
   const ds = reader('distill');

@@ -266,6 +266,7 @@ async function nativeTeacherStep(
   // [teacher] pretrain = mlm: pre-train the encoder first (or resume / reuse it; pretrain.ts), then fine-tune from it.
   const pretrained =
     config.teacher.pretrain === 'mlm' ? await (require('./pretrain') as typeof import('./pretrain')).pretrainStep(config, data, runFolder, log, options) : null;
+  const vectorsFile = config.teacher.pretrained_vectors;
   const fingerprint = createHash('sha256')
     .update(
       JSON.stringify({
@@ -279,6 +280,7 @@ async function nativeTeacherStep(
         vocab: createHash('sha256').update(vocabTokens.join('\n')).digest('hex'),
         ...(checkpoint !== null ? { checkpoint: checkpoint.sha256 } : {}),
         ...(pretrained !== null ? { pretrainedEncoder: pretrained.encoderSha256 } : {}),
+        ...(vectorsFile !== null ? { pretrainedVectors: fileSha256(vectorsFile) } : {}),
       }),
     )
     .digest('hex');
@@ -313,9 +315,25 @@ async function nativeTeacherStep(
     model.loadWeights(pretrained.encoder);
     log.info(`teacher: starting from the masked-LM pre-trained weights ${pretrained.encoder} (${formatCount(pretrained.step)} steps)`);
   }
+  // [teacher] pretrained_vectors: the word embeddings start from the vectors, as they are (no rescaling:
+  // LayerNorm follows the embedding sum, and the position embeddings learn their own scale).
+  let vectorsCoverage: Record<string, unknown> | null = null;
+  if (vectorsFile !== null) {
+    const { readWord2Vec } = require('../vectors') as typeof import('../vectors');
+    const v = await readWord2Vec(vectorsFile, vocabTokens);
+    if (v.dim !== spec.hidden) throw configProblem(config, 'teacher', 'pretrained_vectors', `${vectorsFile} has dimension ${v.dim} but hidden is ${spec.hidden}`);
+    model.setEmbeddings(v.vectors, v.found);
+    vectorsCoverage = { source: vectorsFile, ...v.coverage };
+    log.info(
+      `teacher: word embeddings from ${vectorsFile}: ${formatCount(v.coverage.found)} of ${formatCount(v.coverage.total)} vocabulary tokens ` +
+        `(${(100 * v.coverage.ratio).toFixed(1)}%); the rest start random`,
+    );
+  }
   log.info(
     `teacher: transformer ${spec.layers} layers x hidden ${spec.hidden}, ${spec.heads} heads, FFN ${spec.intermediate}, ` +
-      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from ${checkpoint !== null ? 'the checkpoint' : pretrained !== null ? 'the MLM pre-trained weights' : 'random weights'}: ` +
+      `max_length ${maxLength}, dropout ${spec.dropout}, ${formatCount(model.parameterCount)} parameters; fine-tuning from ${
+        checkpoint !== null ? 'the checkpoint' : pretrained !== null ? 'the MLM pre-trained weights' : vectorsFile !== null ? 'the pretrained vectors (other weights random)' : 'random weights'
+      }: ` +
       `${trainOptions.epochs} epochs, batch ${trainOptions.batchSize}, AdamW lr ${trainOptions.learningRate}, weight decay ${trainOptions.weightDecay}, ` +
       `warmup ${trainOptions.warmup} then linear decay, clip ${trainOptions.clipNorm}`,
   );
@@ -367,6 +385,7 @@ async function nativeTeacherStep(
       fingerprint,
       ...(checkpoint !== null ? { initCheckpoint: checkpointRecord(checkpoint) } : {}),
       ...(pretrained !== null ? { pretrain: pretrainRecord(pretrained) } : {}),
+      ...(vectorsCoverage !== null ? { pretrainedVectors: vectorsCoverage } : {}),
     },
   });
   if (keepMembers) fs.renameSync(membersAside, members);
