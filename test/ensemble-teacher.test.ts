@@ -17,7 +17,7 @@ import { averageLogSoftmax, ensembleMembers } from '../lib/pipeline/ensemble';
 import { SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
 import { trainFromConfig } from '../lib/pipeline/train';
 import { REPO_ROOT, TINY_REVIEWS } from './helpers/cli';
-import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
+import { configErrors, tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const VECTORS = path.join(REPO_ROOT, 'test', 'fixtures', 'tiny-vectors.vec');
 
@@ -30,14 +30,31 @@ const TINY_TRANSFORMER = ['layers = 1', 'hidden = 16', 'heads = 2', 'intermediat
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const lineOf = (text: string, start: string) => text.split('\n').findIndex((l) => l.startsWith(start)) + 1;
 
-function configErrors(text: string): string {
+/** Each text's log-probabilities [texts, C] from the model folder, as users load it. */
+async function folderLogProbs(dir: string, texts: string[]): Promise<Float32Array> {
+  const clf = await Classifier.load(dir);
   try {
-    parseConfig(text, '/x/config.ini', { checkPaths: true });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.message;
+    return Float32Array.from(await clf.predictProbabilities(texts), Math.log);
+  } finally {
+    clf.close();
   }
-  assert.fail('the config should have been refused');
+}
+
+/** Asserts that the run's soft-label cache holds, for each text, the mean of the members' log-probabilities. */
+function assertCachedMean(run: string, teacherKey: string, texts: string[], members: Float32Array[], C: number): void {
+  const cache = SoftLabelCache.open(path.join(run, 'soft-labels.cache'), teacherKey, C);
+  try {
+    const got = new Float32Array(C);
+    for (let i = 0; i < texts.length; i++) {
+      assert.ok(cache.copyTo(textKey(texts[i]), got, 0), `text ${i} is cached`);
+      for (let c = 0; c < C; c++) {
+        const want = members.reduce((sum, m) => sum + m[i * C + c], 0) / members.length;
+        assert.ok(Math.abs(got[c] - want) < 1e-4, `text ${i} class ${c}: cached ${got[c]}, the members' mean log-probability ${want}`);
+      }
+    }
+  } finally {
+    cache.close();
+  }
 }
 
 let tmp: string;
@@ -152,14 +169,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
     const trainTexts = fs.readFileSync(path.join(TINY_REVIEWS, 'train.tsv'), 'utf8').split('\n').filter((l) => l).map((l) => l.split('\t')[0]).slice(0, 20);
     const labels = fs.readFileSync(path.join(TINY_REVIEWS, 'class_id.txt'), 'utf8').split('\n').filter((l) => l).map((l) => l.split('\t')[0]);
     const C = labels.length;
-    const logProbs = async (name: string, input: string[]) => {
-      const clf = await Classifier.load(path.join(run, 'teacher', 'members', name));
-      try {
-        return Float32Array.from(await clf.predictProbabilities(input), Math.log);
-      } finally {
-        clf.close();
-      }
-    };
+    const logProbs = (name: string, input: string[]) => folderLogProbs(path.join(run, 'teacher', 'members', name), input);
     const [a, b] = [await logProbs('textcnn-1', texts.map((t) => t[0])), await logProbs('gru-1', texts.map((t) => t[0]))];
     let correct = 0;
     for (let r = 0; r < texts.length; r++) {
@@ -169,20 +179,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
     }
     assert.ok(Math.abs(record.teacher.evalAccuracy - correct / texts.length) < 1e-9, `${record.teacher.evalAccuracy} vs ${correct / texts.length}`);
 
-    const [ta, tb] = [await logProbs('textcnn-1', trainTexts), await logProbs('gru-1', trainTexts)];
-    const cache = SoftLabelCache.open(path.join(run, 'soft-labels.cache'), record.teacher.weightsSha256, C);
-    try {
-      const got = new Float32Array(C);
-      for (let i = 0; i < trainTexts.length; i++) {
-        assert.ok(cache.copyTo(textKey(trainTexts[i]), got, 0), `train text ${i} is cached`);
-        for (let c = 0; c < C; c++) {
-          const want = (ta[i * C + c] + tb[i * C + c]) / 2;
-          assert.ok(Math.abs(got[c] - want) < 1e-4, `text ${i} class ${c}: cached ${got[c]}, members' mean log-softmax ${want}`);
-        }
-      }
-    } finally {
-      cache.close();
-    }
+    assertCachedMean(run, record.teacher.weightsSha256, trainTexts, [await logProbs('textcnn-1', trainTexts), await logProbs('gru-1', trainTexts)], C);
   });
 
   it('a rerun reuses every member and scores nothing; another member list is another teacher (rescored, kept members reused)', async () => {
@@ -291,29 +288,8 @@ describe('ensemble teacher: model folders from elsewhere (ensemble_models)', fun
     assert.ok(runLog.includes(`teacher member model-2: gru from ${path.join(source, 'gru')} (used as it is`), 'the log names each folder');
 
     const trainTexts = fs.readFileSync(path.join(TINY_REVIEWS, 'train.tsv'), 'utf8').split('\n').filter((l) => l).map((l) => l.split('\t')[0]).slice(0, 20);
-    const logProbs = async (folder: string) => {
-      const clf = await Classifier.load(folder);
-      try {
-        return Float32Array.from(await clf.predictProbabilities(trainTexts), Math.log);
-      } finally {
-        clf.close();
-      }
-    };
-    const parts = [await logProbs(path.join(run, 'teacher', 'members', 'textcnn-1')), await logProbs(path.join(source, 'textcnn')), await logProbs(path.join(source, 'gru'))];
-    const C = 3;
-    const cache = SoftLabelCache.open(path.join(run, 'soft-labels.cache'), record.teacher.weightsSha256, C);
-    try {
-      const got = new Float32Array(C);
-      for (let i = 0; i < trainTexts.length; i++) {
-        assert.ok(cache.copyTo(textKey(trainTexts[i]), got, 0), `train text ${i} is cached`);
-        for (let c = 0; c < C; c++) {
-          const want = (parts[0][i * C + c] + parts[1][i * C + c] + parts[2][i * C + c]) / 3;
-          assert.ok(Math.abs(got[c] - want) < 1e-4, `text ${i} class ${c}: cached ${got[c]}, the three members' mean log-probability ${want}`);
-        }
-      }
-    } finally {
-      cache.close();
-    }
+    const parts = [path.join(run, 'teacher', 'members', 'textcnn-1'), path.join(source, 'textcnn'), path.join(source, 'gru')].map((dir) => folderLogProbs(dir, trainTexts));
+    assertCachedMean(run, record.teacher.weightsSha256, trainTexts, await Promise.all(parts), 3);
 
     const again = readJson(path.join((await trainFromConfig(config, 'r2')).runDir, 'run.json'));
     assert.equal(again.teacher.weightsSha256, record.teacher.weightsSha256, 'same folders, same teacher');

@@ -10,12 +10,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { ConfigError, parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/config';
 import { readSafetensors } from '../lib/onnx/safetensors-reader';
 import { trainFromConfig } from '../lib/pipeline/train';
 import { readVocabFile } from '../lib/vocab';
 import { REPO_ROOT, TINY_REVIEWS } from './helpers/cli';
-import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
+import { configErrors, tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const VECTORS = path.join(REPO_ROOT, 'test', 'fixtures', 'tiny-vectors.vec'); // 4-dimensional: 好, 差, ...
 const TINY_TRANSFORMER = ['kind = native', 'layers = 1', 'hidden = 4', 'heads = 2', 'intermediate = 8', 'epochs = 1', 'batch_size = 16'];
@@ -27,16 +27,6 @@ before(() => {
 after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function configErrors(text: string): string {
-  try {
-    parseConfig(text, '/x/config.ini', { checkPaths: true });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.message;
-  }
-  assert.fail('the config should have been refused');
-}
 
 describe('teacher pretrained_vectors: config', () => {
   const base = tinyConfigText(TINY_REVIEWS, 'textcnn', ['[teacher]']);

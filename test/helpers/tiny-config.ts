@@ -4,8 +4,11 @@
  * and [gru] students, a short seeded [train]; each test appends its own sections ([teacher],
  * [distill], [labels], ...) as `extra` lines and states any other difference as an option.
  */
+import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+
+import { ConfigError, parseConfig } from '../../lib/config';
 
 export interface TinyConfigOptions {
   /** The lines under [data]; default: train, eval, unlabeled and class_id in the fixture, then vocab = vocab.txt. */
@@ -67,4 +70,15 @@ export function writeConfigIni(dir: string, text: string): string {
   const file = path.join(dir, 'config.ini');
   fs.writeFileSync(file, text);
   return file;
+}
+
+/** The message of the ConfigError that `text` (read as /x/config.ini, paths checked) raises; fails when it loads. */
+export function configErrors(text: string): string {
+  try {
+    parseConfig(text, '/x/config.ini', { checkPaths: true });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+  assert.fail('the config should have been refused');
 }
