@@ -5,10 +5,10 @@
  * reads the texts with its own vocabulary, lower-casing, special tokens and max length
  * (exactly as Classifier.load would serve it), so it need not share the run's vocabulary.
  *
- * The use this was made for is a second round of teaching: the students of a first run,
- * distilled with the pool, are often as good as their teacher while erring differently
- * from the members trained on the labelled rows alone, so an ensemble of both is a
- * stronger teacher for the next run (README, "Ensemble teacher").
+ * The use this was made for is a second round of teaching: students distilled with the
+ * pool are as good as their teacher or better, so several of them (other seeds, other
+ * embeddings) together make a stronger teacher for the next run (README, "The teacher's
+ * accuracy").
  *
  * A member's "logits" are its log-probabilities. The ensemble averages log_softmax, and
  * log_softmax(log p) = log p, so this is the same as averaging its raw logits' log_softmax
