@@ -7,8 +7,12 @@
  *
  * Slow (it builds the addon and compiles the TypeScript, incrementally when a
  * build/ folder exists). MODEL_DISTILL_SKIP_PACK_TEST=1 skips it. No network:
- * the scratch install is --offline, from the npm cache `npm ci` filled; when a
- * dependency is not in the cache the test skips and says so.
+ * the scratch project gets a package-lock.json naming the tarball and, for its
+ * dependencies, the exact entries of this repository's lock (scratchLockfile), and
+ * `npm ci --offline` installs them from the tarballs `npm ci` left in the npm cache.
+ * (A plain `npm install <tarball> --offline` needs the registry's package metadata,
+ * which `npm ci` never caches, so it could not run offline.) When a dependency is
+ * not in the cache the test skips and says so.
  */
 import { strict as assert } from 'assert';
 import { spawnSync, type SpawnSyncReturns } from 'child_process';
@@ -34,6 +38,35 @@ function run(cmd: string, args: string[], options: { cwd: string; input?: string
   });
   if (result.error) throw result.error;
   return result;
+}
+
+/**
+ * package-lock.json for a project that depends on `tarball` (a path relative to the
+ * project): the package's entry, and every non-dev entry of this repository's lock (the
+ * package's dependencies, with the versions, tarball URLs and integrity hashes that
+ * `npm ci` fetched, nested as they are here).
+ */
+function scratchLockfile(tarball: string): object {
+  const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> };
+  const self = lock.packages[''];
+  const packages: Record<string, unknown> = {
+    '': { name: 'user-project', version: '1.0.0', dependencies: { 'model-distill': `file:${tarball}` } },
+    'node_modules/model-distill': {
+      version: self.version,
+      resolved: `file:${tarball}`,
+      hasInstallScript: true,
+      license: self.license,
+      dependencies: self.dependencies,
+      bin: self.bin,
+      engines: self.engines,
+      peerDependencies: self.peerDependencies,
+      peerDependenciesMeta: self.peerDependenciesMeta,
+    },
+  };
+  for (const [key, entry] of Object.entries(lock.packages)) {
+    if (key !== '' && entry.dev !== true) packages[key] = entry;
+  }
+  return { name: 'user-project', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
 }
 
 function describeFailure(what: string, r: SpawnSyncReturns<string>): string {
@@ -62,13 +95,18 @@ describe('the packed package, installed without install scripts', function () {
 
     project = path.join(tmp, 'user-project');
     fs.mkdirSync(project);
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true }));
-    const install = run(npm, ['install', tarball, '--offline', '--ignore-scripts'], { cwd: project });
+    const dependency = path.relative(project, tarball);
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, dependencies: { 'model-distill': `file:${dependency}` } }),
+    );
+    fs.writeFileSync(path.join(project, 'package-lock.json'), JSON.stringify(scratchLockfile(dependency), null, 2));
+    const install = run(npm, ['ci', '--offline', '--ignore-scripts'], { cwd: project });
     if (install.status !== 0 && /ENOTCACHED|offline/i.test(install.stderr)) {
       console.log(`      (skipped: a dependency of model-distill is not in the npm cache and tests never use the network; run \`npm ci\` first)\n${install.stderr.slice(-600)}`);
       this.skip();
     }
-    assert.equal(install.status, 0, describeFailure('npm install <tarball> --offline --ignore-scripts', install));
+    assert.equal(install.status, 0, describeFailure('npm ci --offline --ignore-scripts (the tarball and the lock\'s dependencies)', install));
     installed = path.join(project, 'node_modules', 'model-distill');
   });
 
