@@ -26,9 +26,6 @@ import type { TeacherMemberIdentity } from './teacher';
 /** log of the smallest positive float32 (denormal): where a probability of 0 lands. */
 const LOG_TINY = Math.log(1.4e-45);
 
-/** Texts per call into the classifier (it splits further by itself). */
-const BATCH_TEXTS = 4096;
-
 export interface FolderMember {
   identity: TeacherMemberIdentity;
   logits(texts: string[], threads: number): Promise<Float32Array>;
@@ -81,16 +78,11 @@ export async function loadFolderMember(config: Config, index: number, labels: re
     evalAccuracy: null,
     evalMacroF1: null,
   };
-  const C = labels.length;
   return {
     identity,
+    // Classifier.predictProbabilities splits long inputs into slices itself.
     async logits(texts: string[]): Promise<Float32Array> {
-      const out = new Float32Array(texts.length * C);
-      for (let start = 0; start < texts.length; start += BATCH_TEXTS) {
-        const p = await classifier.predictProbabilities(texts.slice(start, start + BATCH_TEXTS));
-        for (let i = 0; i < p.length; i++) out[start * C + i] = p[i] > 0 ? Math.log(p[i]) : LOG_TINY;
-      }
-      return out;
+      return Float32Array.from(await classifier.predictProbabilities(texts), (p) => (p > 0 ? Math.log(p) : LOG_TINY));
     },
   };
 }
