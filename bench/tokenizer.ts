@@ -5,14 +5,24 @@
  * BertTokenizer, all on the same vocabulary (bert-base-chinese) and the same
  * texts (shop10 train + unlabeled reviews), truncating to 128 tokens.
  *
- * Throughput is sentences/s and MB/s of UTF-8 input. Each peer does one warm-up
- * pass, then BENCH_REPS (default 5) interleaved rounds; the table shows medians.
+ * The ceiling row is a one-thread JS UTF-8 encode of the same texts (Buffer.from):
+ * merely converting the strings, no tokenizing. The profile rows run the stages of
+ * encodeBatch alone, each including the ones above it (join in JS, copy out of JS,
+ * walk the code points, classify and fold them); encodeBatch itself adds the lookup
+ * and the output. "before:" rows are the former path (a UTF-8 copy of every text,
+ * then the UTF-8 tokenizer), kept in the addon for this comparison.
+ *
+ * Throughput is sentences/s and MB/s of UTF-8 input; "CPU s" is the process CPU
+ * time of one pass (all threads), steadier than wall time on a shared machine.
+ * Each peer does one warm-up pass, then BENCH_REPS (default 5) interleaved rounds;
+ * the table shows medians. `--quick`: only the native, ceiling and profile rows.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
 import { median, timePeers, type Cell, type Peer, type Suite, type SuiteResult } from './harness';
 import { writeHfTokenizerDir } from './hf-tokenizer-files';
+import { parseSuiteFlags } from './suite-flags';
 
 const repoRoot = path.resolve(__dirname, '..');
 const sharedDir = path.resolve(repoRoot, '..', 'shared');
@@ -47,7 +57,12 @@ function truncated(ids: ArrayLike<number>): number[] {
   return all.length <= MAX_LENGTH ? all : [...all.slice(0, MAX_LENGTH - 1), all[all.length - 1]];
 }
 
-async function run(): Promise<SuiteResult> {
+const NATIVE_BATCH = 'native encodeBatch (2 threads)';
+const CEILING = 'JS Buffer.from UTF-8 encode, 1 thread (ceiling)';
+type Stage = 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8';
+
+async function run(args: string[] = []): Promise<SuiteResult> {
+  const quick = parseSuiteFlags(args, 'tokenizer').quick;
   const loaded = loadTexts();
   if (typeof loaded === 'string') return { skipped: loaded, columns: [], rows: [] };
   const { texts, sources } = loaded;
@@ -101,13 +116,42 @@ async function run(): Promise<SuiteResult> {
   const unk = charIds.get('[UNK]')!;
 
   let sink = 0; // consumed results, so no engine can drop the work
-  const peers: Peer[] = [
+  // The raw addon tokenizer, for the profile stages (lib/tokenizer.ts does not expose them).
+  const { loadAddon } = await import('../lib/binding');
+  const { joinTexts } = await import('../lib/joined-texts');
+  const raw = new (loadAddon().WordPieceTokenizer)(vocab, true);
+  const stage = (name: string, which: Stage): Peer => ({
+    name,
+    run: () => {
+      for (const b of batches) sink += raw.profileStage(...joinTexts(b, 0, b.length), MAX_LENGTH, true, which);
+    },
+  });
+  const nativePeers: Peer[] = [
     {
-      name: 'native encodeBatch (2 threads)',
+      name: NATIVE_BATCH,
       run: () => {
         for (const b of batches) sink += native.encodeBatch(b, { maxLength: MAX_LENGTH }).lengths[0];
       },
     },
+    {
+      name: CEILING,
+      run: () => {
+        for (const t of texts) sink += Buffer.from(t, 'utf8').length;
+      },
+    },
+    {
+      name: 'profile: join + offsets in JS',
+      run: () => {
+        for (const b of batches) sink += joinTexts(b, 0, b.length)[1].length;
+      },
+    },
+    stage('profile: + copy out of JS (UTF-16)', 'copy'),
+    stage('profile: + decode code points', 'decode'),
+    stage('profile: + normalise (class, fold)', 'normalize'),
+    stage('before: + UTF-16 -> UTF-8 copy per text', 'to_utf8'),
+    stage('before: whole former encodeBatch', 'via_utf8'),
+  ];
+  const otherPeers: Peer[] = [
     {
       name: 'native encodeBatchAsync',
       run: async () => {
@@ -152,6 +196,19 @@ async function run(): Promise<SuiteResult> {
       },
     },
   ];
+  // Every peer's process CPU time per pass (the pool's threads included), beside the wall time.
+  const cpuTimes = new Map<string, number[]>();
+  const peers: Peer[] = [...nativePeers, ...(quick ? [] : otherPeers)].map((peer) => ({
+    name: peer.name,
+    run: async () => {
+      const c0 = process.cpuUsage();
+      await peer.run();
+      const c = process.cpuUsage(c0);
+      const list = cpuTimes.get(peer.name) ?? [];
+      list.push((c.user + c.system) / 1e6);
+      cpuTimes.set(peer.name, list);
+    },
+  }));
 
   const repetitions = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
   // settle: the async peer would otherwise pay for the finalizers of the tokenizers/transformers.js
@@ -164,23 +221,31 @@ async function run(): Promise<SuiteResult> {
     return {
       peer: peer.name,
       'median s': t,
+      'CPU s': median(cpuTimes.get(peer.name)!.slice(1)), // the warm-up pass left out
       'sentences/s': texts.length / t,
       'MB/s': totalBytes / 1e6 / t,
       'ids agree': peer.name in agreement ? `${agreement[peer.name]}/${sample.length}` : 'n/a',
     };
   });
-  const speed = (name: string) => rows.find((r) => r.peer === name)!['sentences/s'] as number;
+  const speed = (name: string) => (rows.find((r) => r.peer === name)?.['sentences/s'] as number | undefined) ?? NaN;
+  const cpu = (name: string) => (rows.find((r) => r.peer === name)?.['CPU s'] as number | undefined) ?? NaN;
   const ratios = {
-    nativeBatchOverTokenizers: speed('native encodeBatch (2 threads)') / speed('tokenizers encodeBatch'),
-    nativeBatchOverTransformersJs: speed('native encodeBatch (2 threads)') / speed('transformers.js BertTokenizer'),
+    nativeBatchOverUtf8Encode: speed(NATIVE_BATCH) / speed(CEILING),
+    nativeBatchCpuOverUtf8EncodeCpu: cpu(NATIVE_BATCH) / cpu(CEILING),
+    nativeBatchOverFormerPath: speed(NATIVE_BATCH) / speed('before: whole former encodeBatch'),
+    nativeBatchOverTokenizers: speed(NATIVE_BATCH) / speed('tokenizers encodeBatch'),
+    nativeBatchOverTransformersJs: speed(NATIVE_BATCH) / speed('transformers.js BertTokenizer'),
     nativeOneByOneOverTokenizers: speed('native encode, one by one') / speed('tokenizers encodeBatch'),
     typescriptOverTokenizers: speed('TypeScript encode, one by one') / speed('tokenizers encodeBatch'),
   };
   fs.rmSync(hfDir, { recursive: true, force: true });
   return {
-    columns: ['peer', 'median s', 'sentences/s', 'MB/s', 'ids agree'],
+    columns: ['peer', 'median s', 'CPU s', 'sentences/s', 'MB/s', 'ids agree'],
     rows,
     notes: [
+      `native encodeBatch / JS Buffer.from UTF-8 encode = ${ratios.nativeBatchOverUtf8Encode.toFixed(2)}x wall (target >= 1.0x); CPU time ${ratios.nativeBatchCpuOverUtf8EncodeCpu.toFixed(2)}x the encode's`,
+      `native encodeBatch / former path (UTF-8 copy per text) = ${ratios.nativeBatchOverFormerPath.toFixed(2)}x`,
+      'profile rows are cumulative: each includes the stages above it; encodeBatch adds lookup + output to the last one',
       `native encodeBatch / tokenizers encodeBatch = ${ratios.nativeBatchOverTokenizers.toFixed(1)}x (target >= 20x)`,
       `native encodeBatch / transformers.js BertTokenizer = ${ratios.nativeBatchOverTransformersJs.toFixed(1)}x`,
       `native one-by-one / tokenizers encodeBatch = ${ratios.nativeOneByOneOverTokenizers.toFixed(1)}x; TypeScript / tokenizers encodeBatch = ${ratios.typescriptOverTokenizers.toFixed(1)}x`,
@@ -198,5 +263,5 @@ async function run(): Promise<SuiteResult> {
 export const suite: Suite = {
   name: 'tokenizer',
   description: 'WordPiece throughput: native (batch, one by one), TypeScript, tokenizers, transformers.js',
-  run,
+  run: (args) => run(args),
 };

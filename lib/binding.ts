@@ -215,6 +215,14 @@ export interface NativeWordPieceTokenizer {
   tokenize(text: string): string[];
   encodeBatch(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
   encodeBatchAsync(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): Promise<{ ids: Int32Array; lengths: Int32Array }>;
+  /** Benchmark only: one stage of encodeBatch alone (bench/tokenizer.ts's profile); returns a checksum. */
+  profileStage(
+    joined: string,
+    offsets: Uint32Array,
+    maxLength: number,
+    addSpecialTokens: boolean,
+    stage: 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8',
+  ): number;
 }
 export interface NativeWordPieceTokenizerClass {
   new (tokens: string[], lowercase: boolean): NativeWordPieceTokenizer;

@@ -6,13 +6,15 @@
 //   encode(text, addSpecialTokens): Int32Array            tokenize(text): string[]
 //   encodeBatch(joined, offsets, maxLength, addSpecialTokens): { ids, lengths }
 //   encodeBatchAsync(joined, offsets, maxLength, addSpecialTokens): Promise<{ ids, lengths }>
+//   profileStage(joined, offsets, maxLength, addSpecialTokens, stage): number   (benchmark only)
 //   vocabSize, unkId, padId, clsId, sepId, maskId, lowercase (properties)
 // plus the module function countInvalidUtf8(bytes: Uint8Array): number.
 //
 // HOW A BATCH OF JS STRINGS GETS IN: the caller joins the texts into ONE string and passes the
 // UTF-16 offset of each text (a Uint32Array of n+1 entries, cheap: string lengths). Here that
 // string is copied out once as UTF-16 (napi_get_value_string_utf16, a memcpy for V8's two-byte
-// strings) and each text is converted to UTF-8 on the worker threads. The alternative, fetching
+// strings) and the worker threads tokenize the UTF-16 directly (no UTF-8 copy; see
+// docs/benchmarks-tokenizer.md for the profile that led there). The alternative, fetching
 // each array element and converting it with napi_get_value_string_utf8, does all of that work on
 // the calling thread. Measured on shop10 train + unlabeled (56,722 texts, 9.6 MB UTF-8), with the
 // tokenizing itself cut short (maxLength 1), best of 15: joined 10.7 ms (of which join + offsets
@@ -131,6 +133,7 @@ Napi::Function TokenizerWrap::Define(Napi::Env env) {
                          InstanceMethod<&TokenizerWrap::Tokenize>("tokenize"),
                          InstanceMethod<&TokenizerWrap::EncodeBatch>("encodeBatch"),
                          InstanceMethod<&TokenizerWrap::EncodeBatchAsync>("encodeBatchAsync"),
+                         InstanceMethod<&TokenizerWrap::ProfileStage>("profileStage"),
                          InstanceAccessor<&TokenizerWrap::VocabSize>("vocabSize"),
                          InstanceAccessor<&TokenizerWrap::Lowercase>("lowercase"),
                          InstanceAccessor<&TokenizerWrap::UnkId>("unkId"),
@@ -215,6 +218,46 @@ Napi::Value TokenizerWrap::EncodeBatchAsync(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();  // the worker deletes itself when done
   return promise;
+}
+
+// One stage of encodeBatch alone, for bench/tokenizer.ts's profile: 'copy' (read the joined string
+// out of JS, nothing else), 'to_utf8' / 'decode' / 'normalize' (md::WordPieceTokenizer::ProfileStage),
+// 'via_utf8' (the whole former path: UTF-8 copy per text, then the UTF-8 tokenizer).
+Napi::Value TokenizerWrap::ProfileStage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[4].IsString()) {
+    throw Napi::TypeError::New(env, "profileStage(joined, offsets, maxLength, addSpecialTokens, stage: string)");
+  }
+  BatchInput input = read_batch_input(info);
+  const std::string stage = info[4].As<Napi::String>().Utf8Value();
+  using Stage = md::WordPieceTokenizer::ProfileStage;
+  try {
+    if (stage == "copy") return Napi::Number::New(env, static_cast<double>(input.units.size()));
+    if (stage == "via_utf8") {
+      const std::size_t n = input.count();
+      std::vector<std::int32_t> ids(n * static_cast<std::size_t>(std::max(1, input.options.max_length))), lengths(n);
+      tokenizer_->encode_batch_utf16_via_utf8(input.units.data(), input.offsets.data(), n, input.options, ids.data(),
+                                              lengths.data());
+      return Napi::Number::New(env, n > 0 ? lengths[0] : 0);
+    }
+    Stage which;
+    if (stage == "to_utf8") {
+      which = Stage::to_utf8;
+    } else if (stage == "decode") {
+      which = Stage::decode;
+    } else if (stage == "normalize") {
+      which = Stage::normalize;
+    } else {
+      throw Napi::RangeError::New(env, "unknown profile stage \"" + stage + "\"");
+    }
+    const std::uint64_t sum =
+        tokenizer_->profile_utf16(input.units.data(), input.offsets.data(), input.count(), which);
+    return Napi::Number::New(env, static_cast<double>(sum));
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
 }
 
 Napi::Value TokenizerWrap::VocabSize(const Napi::CallbackInfo& info) {

@@ -41,7 +41,31 @@ struct RowSink {
 std::uint64_t edge_key(std::int32_t node, unsigned char byte) {
   return ((static_cast<std::uint64_t>(node) << 8) | byte) + 1;  // +1: key 0 marks an empty slot
 }
+const unsigned char* as_units(std::string_view utf8) { return reinterpret_cast<const unsigned char*>(utf8.data()); }
+
 std::uint64_t edge_hash(std::uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 24; }
+
+// The next code point of a text, in either encoding. Invalid UTF-8 and lone surrogates become
+// U+FFFD (N-API hands a JS string with a lone surrogate over as U+FFFD too), which cleaning drops.
+inline char32_t next_code_point(const unsigned char*& p, const unsigned char* end) {
+  bool invalid = false;
+  return unicode::decode_utf8(p, end, &invalid);
+}
+inline char32_t next_code_point(const char16_t*& p, const char16_t* end) {
+  const char32_t u = *p++;
+  if (u < 0xD800 || u > 0xDFFF) return u;
+  if (u <= 0xDBFF && p < end && *p >= 0xDC00 && *p <= 0xDFFF) return 0x10000 + ((u - 0xD800) << 10) + (*p++ - 0xDC00);
+  return 0xFFFD;
+}
+
+// Whether the units at p spell the ASCII `text` (specials are ASCII).
+template <class Unit>
+inline bool starts_with_ascii(const Unit* p, const Unit* end, const std::string& text) {
+  if (static_cast<std::size_t>(end - p) < text.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (p[i] != static_cast<unsigned char>(text[i])) return false;
+  return true;
+}
 
 }  // namespace
 
@@ -96,6 +120,22 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     bool invalid = false;
     const char32_t cp = unicode::decode_utf8(p, end, &invalid);
     if (p == end && !invalid && cp < 0x10000) single_char_id_[cp] = static_cast<std::int32_t>(id);
+  }
+
+  bmp_action_.assign(0x10000, kActionGeneral);
+  for (char32_t cp = 0x80; cp < 0x10000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // surrogates: decoded (paired or U+FFFD) first
+    const std::uint8_t cls = classify(cp);
+    const bool folds = options_.lowercase && (cls & unicode::kFolds);
+    std::uint16_t& action = bmp_action_[cp];
+    if (cls & unicode::kDrop) {
+      action = kActionDrop;
+    } else if (cls & unicode::kWhitespace) {
+      action = kActionSpace;
+    } else if (!folds && (cls & (unicode::kCjk | unicode::kPunctuation))) {
+      const std::int32_t id = single_char_id_[cp] >= 0 ? single_char_id_[cp] : unk_id_;
+      if (id < kActionSpace) action = static_cast<std::uint16_t>(id);  // else: the general path
+    }
   }
 
   // ASCII fast path, derived from the same tables as everything else.
@@ -239,18 +279,30 @@ void WordPieceTokenizer::emit_normalized_char(char32_t cp, Scratch& s, Sink& sin
 }
 
 // Text with no special token in it: clean, normalize, pre-tokenize and WordPiece in one pass.
-template <class Sink>
-void WordPieceTokenizer::encode_segment(const unsigned char* p, const unsigned char* end, Scratch& s,
-                                        Sink& sink) const {
-  const bool lowercase = options_.lowercase;
+template <class Unit, class Sink>
+void WordPieceTokenizer::encode_segment(const Unit* p, const Unit* end, Scratch& s, Sink& sink) const {
+  const std::uint16_t* action_of = bmp_action_.data();
+  const Special* const specials_begin = specials_.data();
+  const Special* const specials_end = specials_begin + specials_.size();
   while (p < end) {
     if (sink.full()) break;  // truncated: the rest cannot show
-    const unsigned char b = *p;
-    if (b < 0x80) {  // ASCII fast path
+    const std::uint32_t unit = *p;
+    if (unit < 0x80) {  // ASCII fast path
+      if (static_cast<int>(unit) == special_first_byte_) {  // a special token here? (see encode_text)
+        const Special* match = specials_begin;
+        while (match != specials_end && !starts_with_ascii(p, end, match->text)) ++match;
+        if (match != specials_end) {
+          flush_word(s, sink);
+          if (sink.full()) break;
+          sink.push(match->id);
+          p += match->text.size();
+          continue;
+        }
+      }
       ++p;
-      const std::uint8_t cls = ascii_class_[b];
+      const std::uint8_t cls = ascii_class_[unit];
       if (cls == 0) {
-        s.word.push_back(static_cast<char>(ascii_fold_[b]));
+        s.word.push_back(static_cast<char>(ascii_fold_[unit]));
         ++s.word_chars;
       } else if (cls & unicode::kDrop) {
         // removed by cleaning
@@ -258,73 +310,83 @@ void WordPieceTokenizer::encode_segment(const unsigned char* p, const unsigned c
         flush_word(s, sink);
       } else {  // punctuation
         flush_word(s, sink);
-        emit_single_char(b, s, sink);
+        emit_single_char(unit, s, sink);
       }
       continue;
     }
-    bool invalid = false;
-    const char32_t cp = unicode::decode_utf8(p, end, &invalid);  // invalid -> U+FFFD, dropped below
-    const std::uint8_t cls = classify(cp);
-    if (cls & unicode::kDrop) continue;
-    if (cls & unicode::kWhitespace) {
-      flush_word(s, sink);
-      continue;
-    }
-    const bool folds = lowercase && (cls & unicode::kFolds);
-    if (cls & unicode::kCjk) {  // a word of its own: the common case in Chinese text
-      flush_word(s, sink);
-      if (!folds) {
-        emit_single_char(cp, s, sink);
+    const char32_t cp = next_code_point(p, end);
+    if (cp < 0x10000) {  // the per-character decision, precomputed (bmp_action_)
+      const std::uint16_t action = action_of[cp];
+      if (action < kActionSpace) {
+        flush_word(s, sink);
+        sink.push(action);
         continue;
       }
-      char32_t folded[unicode::kMaxFold];
-      const std::size_t count = unicode::fold(cp, folded);
-      for (std::size_t i = 0; i < count; ++i) emit_normalized_char(folded[i], s, sink);
-      flush_word(s, sink);
-      continue;
+      if (action == kActionDrop) continue;
+      if (action == kActionSpace) {
+        flush_word(s, sink);
+        continue;
+      }
     }
-    if (folds) {
-      char32_t folded[unicode::kMaxFold];
-      const std::size_t count = unicode::fold(cp, folded);
-      for (std::size_t i = 0; i < count; ++i) emit_normalized_char(folded[i], s, sink);
-      continue;
-    }
-    if (cls & unicode::kPunctuation) {
-      flush_word(s, sink);
-      emit_single_char(cp, s, sink);
-      continue;
-    }
-    unicode::append_utf8(s.word, cp);
-    ++s.word_chars;
+    encode_code_point(cp, s, sink);
   }
   flush_word(s, sink);
 }
 
+// The general path for one (non-ASCII) code point: letters, folding characters, astral planes.
 template <class Sink>
-void WordPieceTokenizer::encode_text(std::string_view utf8, Scratch& s, Sink& sink) const {
+void WordPieceTokenizer::encode_code_point(char32_t cp, Scratch& s, Sink& sink) const {
+  const std::uint8_t cls = classify(cp);
+  if (cls & unicode::kDrop) return;
+  if (cls & unicode::kWhitespace) {
+    flush_word(s, sink);
+    return;
+  }
+  const bool folds = options_.lowercase && (cls & unicode::kFolds);
+  if (cls & unicode::kCjk) {  // a word of its own
+    flush_word(s, sink);
+    if (!folds) {
+      emit_single_char(cp, s, sink);
+      return;
+    }
+    char32_t folded[unicode::kMaxFold];
+    const std::size_t count = unicode::fold(cp, folded);
+    for (std::size_t i = 0; i < count; ++i) emit_normalized_char(folded[i], s, sink);
+    flush_word(s, sink);
+    return;
+  }
+  if (folds) {
+    char32_t folded[unicode::kMaxFold];
+    const std::size_t count = unicode::fold(cp, folded);
+    for (std::size_t i = 0; i < count; ++i) emit_normalized_char(folded[i], s, sink);
+    return;
+  }
+  if (cls & unicode::kPunctuation) {
+    flush_word(s, sink);
+    emit_single_char(cp, s, sink);
+    return;
+  }
+  unicode::append_utf8(s.word, cp);
+  ++s.word_chars;
+}
+
+template <class Unit, class Sink>
+void WordPieceTokenizer::encode_text(const Unit* p, const Unit* end, Scratch& s, Sink& sink) const {
   s.word.clear();
   s.word_chars = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
-  const auto* end = p + utf8.size();
-  if (specials_.empty()) {
+  if (specials_.empty() || special_first_byte_ >= 0) {
+    // No specials, or all start with one byte: encode_segment matches them as it goes (one pass).
     encode_segment(p, end, s, sink);
     return;
   }
-  // Specials are matched in the raw bytes, leftmost first, longest first at one position.
-  const unsigned char* segment = p;
-  const unsigned char* scan = p;
+  // Specials are matched in the raw text, leftmost first, longest first at one position.
+  const Unit* segment = p;
+  const Unit* scan = p;
   while (scan < end) {
-    const unsigned char* candidate;
-    if (special_first_byte_ >= 0) {
-      candidate = static_cast<const unsigned char*>(std::memchr(scan, special_first_byte_, end - scan));
-      if (candidate == nullptr) break;
-    } else {
-      candidate = scan;
-    }
+    const Unit* candidate = scan;
     const Special* match = nullptr;
-    const std::size_t room = static_cast<std::size_t>(end - candidate);
     for (const Special& special : specials_) {
-      if (special.text.size() <= room && std::memcmp(candidate, special.text.data(), special.text.size()) == 0) {
+      if (starts_with_ascii(candidate, end, special.text)) {
         match = &special;
         break;
       }
@@ -352,7 +414,7 @@ std::vector<std::int32_t> WordPieceTokenizer::encode(std::string_view utf8, bool
   ids.reserve(utf8.size() / 2 + 2);
   VectorSink sink{ids};
   if (add_special_tokens) ids.push_back(cls_id_);
-  encode_text(utf8, scratch, sink);
+  encode_text(as_units(utf8), as_units(utf8) + utf8.size(), scratch, sink);
   if (add_special_tokens) ids.push_back(sep_id_);
   return ids;
 }
@@ -361,7 +423,7 @@ std::vector<std::string> WordPieceTokenizer::tokenize(std::string_view utf8) con
   Scratch scratch;
   std::vector<std::int32_t> ids;
   VectorSink sink{ids};
-  encode_text(utf8, scratch, sink);
+  encode_text(as_units(utf8), as_units(utf8) + utf8.size(), scratch, sink);
   std::vector<std::string> pieces;
   pieces.reserve(ids.size());
   for (std::int32_t id : ids) pieces.push_back(vocab_[static_cast<std::size_t>(id)]);
@@ -401,7 +463,7 @@ void WordPieceTokenizer::encode_batch_impl(std::size_t n, const TextAt& text_at,
         for (std::size_t i = c * chunk; i < last; ++i) {
           std::int32_t* row = ids + i * width;
           RowSink sink{row + (specials ? 1 : 0), width - (specials ? 2 : 0)};
-          encode_text(text_at(i, s), s, sink);
+          text_at(i, s, sink);
           std::size_t length = sink.size;
           if (specials) {
             row[0] = cls_id_;
@@ -418,7 +480,11 @@ void WordPieceTokenizer::encode_batch_impl(std::size_t n, const TextAt& text_at,
 void WordPieceTokenizer::encode_batch(const std::string_view* texts, std::size_t n, const BatchEncodeOptions& options,
                                       std::int32_t* ids, std::int32_t* lengths, int threads) const {
   encode_batch_impl(
-      n, [texts](std::size_t i, Scratch&) { return texts[i]; }, options, ids, lengths, threads);
+      n,
+      [this, texts](std::size_t i, Scratch& s, RowSink& sink) {
+        encode_text(as_units(texts[i]), as_units(texts[i]) + texts[i].size(), s, sink);
+      },
+      options, ids, lengths, threads);
 }
 
 void WordPieceTokenizer::encode_batch_utf16(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
@@ -426,11 +492,63 @@ void WordPieceTokenizer::encode_batch_utf16(const char16_t* units, const std::ui
                                             std::int32_t* lengths, int threads) const {
   encode_batch_impl(
       n,
-      [units, offsets](std::size_t i, Scratch& s) {
-        unicode::utf16_to_utf8(units + offsets[i], offsets[i + 1] - offsets[i], s.utf8);
-        return std::string_view(s.utf8);
+      [this, units, offsets](std::size_t i, Scratch& s, RowSink& sink) {
+        encode_text(units + offsets[i], units + offsets[i + 1], s, sink);
       },
       options, ids, lengths, threads);
+}
+
+void WordPieceTokenizer::encode_batch_utf16_via_utf8(const char16_t* units, const std::uint32_t* offsets,
+                                                     std::size_t n, const BatchEncodeOptions& options,
+                                                     std::int32_t* ids, std::int32_t* lengths, int threads) const {
+  encode_batch_impl(
+      n,
+      [this, units, offsets](std::size_t i, Scratch& s, RowSink& sink) {
+        unicode::utf16_to_utf8(units + offsets[i], offsets[i + 1] - offsets[i], s.utf8);
+        encode_text(as_units(s.utf8), as_units(s.utf8) + s.utf8.size(), s, sink);
+      },
+      options, ids, lengths, threads);
+}
+
+std::uint64_t WordPieceTokenizer::profile_utf16(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
+                                                ProfileStage stage, int threads) const {
+  if (n == 0) return 0;
+  ThreadPool& pool = global_thread_pool();
+  std::vector<std::uint64_t> sums(static_cast<std::size_t>(pool.size()), 0);
+  std::vector<std::string> buffers(static_cast<std::size_t>(pool.size()));
+  const std::size_t chunk = std::max<std::size_t>(1, std::min<std::size_t>(256, n / (8 * pool.size())));
+  pool.parallel_for(
+      (n + chunk - 1) / chunk,
+      [&](std::size_t c, int slot) {
+        std::uint64_t sum = 0;
+        for (std::size_t i = c * chunk, last = std::min(n, (c + 1) * chunk); i < last; ++i) {
+          const char16_t* p = units + offsets[i];
+          const char16_t* end = units + offsets[i + 1];
+          if (stage == ProfileStage::to_utf8) {
+            unicode::utf16_to_utf8(p, static_cast<std::size_t>(end - p), buffers[static_cast<std::size_t>(slot)]);
+            sum += buffers[static_cast<std::size_t>(slot)].size();
+            continue;
+          }
+          while (p < end) {
+            const char32_t cp = next_code_point(p, end);
+            if (stage == ProfileStage::decode) {
+              sum += cp;
+              continue;
+            }
+            const std::uint8_t cls = cp < 0x80 ? ascii_class_[cp] : classify(cp);
+            sum += cls;
+            if (options_.lowercase && cp >= 0x80 && (cls & unicode::kFolds)) {
+              char32_t folded[unicode::kMaxFold];
+              sum += unicode::fold(cp, folded);
+            }
+          }
+        }
+        sums[static_cast<std::size_t>(slot)] += sum;
+      },
+      threads);
+  std::uint64_t total = 0;
+  for (std::uint64_t s : sums) total += s;
+  return total;
 }
 
 }  // namespace md

@@ -70,9 +70,27 @@ class WordPieceTokenizer {
   // The same for texts given as one UTF-16 buffer: text i is units[offsets[i], offsets[i+1]).
   // Each text is converted to UTF-8 on the worker threads (a lone surrogate becomes U+FFFD, as
   // when N-API converts a JS string), which keeps that work off the caller's thread.
+  // The tokenizer reads the UTF-16 units directly (no UTF-8 copy of the text): a lone surrogate
+  // counts as U+FFFD, as when N-API converts a JS string, and so is removed like any U+FFFD.
   void encode_batch_utf16(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
                           const BatchEncodeOptions& options, std::int32_t* ids, std::int32_t* lengths,
                           int threads = 0) const;
+  // The former path, kept as the reference of tests and of the benchmark's profile: each text is
+  // converted to UTF-8 on the worker threads, then encoded as encode_batch does.
+  void encode_batch_utf16_via_utf8(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
+                                   const BatchEncodeOptions& options, std::int32_t* ids, std::int32_t* lengths,
+                                   int threads = 0) const;
+
+  // The stages of encode_batch_utf16 run alone, for the benchmark's profile (each does the work
+  // of the stages before it too; differences between stages are the cost of each). Returns a
+  // checksum so the work cannot be optimised away.
+  enum class ProfileStage {
+    to_utf8,    // the former path's first step: UTF-16 -> UTF-8 per text
+    decode,     // walk the code points (surrogate pairs joined)
+    normalize,  // + character class and lower-case fold of each code point
+  };
+  std::uint64_t profile_utf16(const char16_t* units, const std::uint32_t* offsets, std::size_t n, ProfileStage stage,
+                              int threads = 0) const;
 
   // Scratch space reused across texts by one thread; opaque to callers.
   struct Scratch;
@@ -84,10 +102,13 @@ class WordPieceTokenizer {
   void add_to_trie(const std::string& token, std::int32_t id);
   void insert_edge(std::int32_t node, unsigned char byte, std::int32_t child);
 
+  // Unit: unsigned char (UTF-8) or char16_t (UTF-16); one pipeline for both.
+  template <class Unit, class Sink>
+  void encode_text(const Unit* begin, const Unit* end, Scratch& scratch, Sink& sink) const;
+  template <class Unit, class Sink>
+  void encode_segment(const Unit* p, const Unit* end, Scratch& scratch, Sink& sink) const;
   template <class Sink>
-  void encode_text(std::string_view utf8, Scratch& scratch, Sink& sink) const;
-  template <class Sink>
-  void encode_segment(const unsigned char* p, const unsigned char* end, Scratch& scratch, Sink& sink) const;
+  void encode_code_point(char32_t cp, Scratch& scratch, Sink& sink) const;
   template <class Sink>
   void flush_word(Scratch& scratch, Sink& sink) const;
   template <class Sink>
@@ -123,6 +144,14 @@ class WordPieceTokenizer {
 
   // Id of the whole-word token made of one BMP code point (or -1): the CJK/punctuation fast path.
   std::vector<std::int32_t> single_char_id_;
+  // What the pipeline does with each BMP code point, decided once at construction: below
+  // kActionGeneral, it is a word of its own (CJK or punctuation that lower-casing leaves alone)
+  // with this id ([UNK] when the vocab lacks it); kActionDrop / kActionSpace: removed / a word
+  // break; kActionGeneral: the general path (letters, folding characters, surrogates, and ids too
+  // big for 16 bits). One 2-byte load (the CJK block's 42 KB stay in cache) instead of a class
+  // lookup, a fold test and an id lookup for nearly every character of Chinese text.
+  static constexpr std::uint16_t kActionSpace = 0xFFFD, kActionDrop = 0xFFFE, kActionGeneral = 0xFFFF;
+  std::vector<std::uint16_t> bmp_action_;
   // ASCII fast path: class bits and the lower-cased byte for each ASCII byte.
   std::uint8_t ascii_class_[128];
   unsigned char ascii_fold_[128];

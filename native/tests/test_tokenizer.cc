@@ -284,6 +284,54 @@ TEST(batch_equals_one_by_one_on_random_texts) {
   }
 }
 
+// The direct UTF-16 path against the reference (each text converted to UTF-8, then encoded), on
+// random UTF-16 including lone and paired surrogates, both lower-casing modes and truncation.
+TEST(utf16_direct_path_equals_the_utf8_reference_path) {
+  const std::vector<char16_t> alphabet = {u'h', u'e', u'l', u'o', u'w', u'r', u'd', u'u', u'n', u'a', u'b', u' ',
+                                          u'\t', u',', u'!', u'[', u']', u'S', u'E', u'P', 0x4E2D, 0x56FD, 0x00C9,
+                                          0x00E9, 0x0301, 0x3000, 0xFF0C, 0x3002, 0x200B, 0xFFFD, 0x0000, 0xD83D,
+                                          0xDE00, 0xDC00, 0xD800, 0x1100, 0x1161, 0x0130, 0xAC00, 0x00A0};
+  std::mt19937 rng(777);
+  const std::size_t n = 4000;
+  std::u16string joined;
+  std::vector<std::uint32_t> offsets{0};
+  for (std::size_t i = 0; i < n; ++i) {
+    const int len = static_cast<int>(rng() % 60);
+    for (int k = 0; k < len; ++k) {
+      if (rng() % 17 == 0) {
+        joined += u"[SEP]";
+      } else {
+        joined.push_back(alphabet[rng() % alphabet.size()]);
+      }
+    }
+    offsets.push_back(static_cast<std::uint32_t>(joined.size()));
+  }
+  for (bool lowercase : {true, false}) {
+    md::WordPieceOptions wp;
+    wp.lowercase = lowercase;
+    WordPieceTokenizer t(tiny_vocab(), wp);
+    for (int width : {4, 128}) {
+      md::BatchEncodeOptions options;
+      options.max_length = width;
+      std::vector<std::int32_t> ids(n * width), lengths(n), ref_ids(n * width), ref_lengths(n);
+      t.encode_batch_utf16(joined.data(), offsets.data(), n, options, ids.data(), lengths.data());
+      t.encode_batch_utf16_via_utf8(joined.data(), offsets.data(), n, options, ref_ids.data(), ref_lengths.data());
+      CHECK(ids == ref_ids);
+      CHECK(lengths == ref_lengths);
+    }
+    // The profile stages run and see every code point (a surrogate pair is one).
+    const std::uint64_t bytes = t.profile_utf16(joined.data(), offsets.data(), n, WordPieceTokenizer::ProfileStage::to_utf8);
+    std::uint64_t expected = 0;
+    std::string utf8;
+    for (std::size_t i = 0; i < n; ++i) {  // per text: a pair split between two texts is two U+FFFD
+      md::unicode::utf16_to_utf8(joined.data() + offsets[i], offsets[i + 1] - offsets[i], utf8);
+      expected += utf8.size();
+    }
+    CHECK_EQ(bytes, expected);
+    CHECK(t.profile_utf16(joined.data(), offsets.data(), n, WordPieceTokenizer::ProfileStage::normalize) > 0);
+  }
+}
+
 TEST(bad_vocab_and_bad_options_throw) {
   CHECK_THROWS(WordPieceTokenizer(std::vector<std::string>{"a", "b"}));                 // no [UNK]
   CHECK_THROWS(WordPieceTokenizer(std::vector<std::string>{"[UNK]", "a", "a"}));        // duplicate
