@@ -47,6 +47,8 @@ export interface RawStudentSpec {
   pooler?: boolean;
   dropout: number;
   seed: number;
+  /** 'int8': an inference-only student for an int8 model folder (native/core/quantized_student.h). */
+  quantization?: string;
 }
 export interface RawRows {
   ids: Int32Array;

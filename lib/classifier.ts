@@ -18,7 +18,7 @@
 import { loadAddon, RawNativeClassifier } from './binding';
 import { BackendInitContext, BackendRegistry, ClassifierBackend, forcedBackend } from './backends/registry';
 import { createWasmBackend } from './backends/wasm';
-import { ModelFolder, readModelFolder } from './model-folder';
+import { ModelFolder, nativeQuantization, readModelFolder } from './model-folder';
 import { describe, NativeStudent, rawStudent, StudentKind } from './student';
 import { readVocabFile } from './vocab';
 import { joinTexts, sliceTexts } from './joined-texts';
@@ -61,7 +61,7 @@ defaultBackends.register('wasm', 10, createWasmBackend);
 function createNativeBackend({ folder, threads }: BackendInitContext): ClassifierBackend {
   loadAddon(); // first, so a missing addon is reported as such before anything else
   const vocabTokens = readVocabFile(folder.vocabPath);
-  const student = NativeStudent.create(folder.spec);
+  const student = NativeStudent.create(folder.spec, { quantization: nativeQuantization(folder.config) });
   try {
     student.loadWeights(folder.weightsPath);
     return new NativeClassifierBackend(folder, student, vocabTokens, threads);

@@ -15,6 +15,8 @@ export type {
 export { saveModelFolder, readModelFolder, loadStudentFromFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model-folder';
 export type { ModelFolder, ModelFolderConfig, SaveModelFolderOptions } from './model-folder';
 export { Classifier } from './classifier';
+export { quantizeModelFolder, QUANTIZE_DTYPES } from './quantize';
+export type { QuantizeDtype, QuantizeOptions, QuantizeResult } from './quantize';
 export type { Prediction, ClassifierLoadOptions, PredictCallOptions, ClassifierBackend, ClassifierBackendName } from './classifier';
 export { exportOnnx } from './onnx/export-student';
 // Teachers from elsewhere: the transformer teacher's ONNX export and checkpoint import ([teacher] kind = onnx

@@ -25,7 +25,20 @@ import { readVocabFile } from './vocab';
 
 export const MODEL_FORMAT = 'model-distill';
 export const MODEL_FORMAT_VERSION = 1;
-const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
+/**
+ * Version of int8 model folders (lib/quantize.ts): I8 tensors an older reader cannot load, so
+ * it stops at formatVersion with a clear message. bf16 folders stay version 1 (every reader
+ * converts BF16).
+ */
+export const QUANTIZED_FORMAT_VERSION = 2;
+const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1, 2];
+
+/** config.json `quantization` of a folder written by lib/quantize.ts; absent = float32. */
+export interface ModelQuantization {
+  dtype: 'int8' | 'bf16';
+  /** How the weights were rounded (docs/quantization.md). */
+  scheme: string;
+}
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
@@ -45,6 +58,7 @@ export interface ModelFolderConfig {
   createdAt: string;
   packageVersion: string;
   training?: Record<string, unknown>;
+  quantization?: ModelQuantization;
 }
 
 export interface SaveModelFolderOptions {
@@ -207,7 +221,7 @@ export function readModelFolder(dir: string): ModelFolder {
 export function loadStudentFromFolder(dir: string): { folder: ModelFolder; student: NativeStudent; vocabTokens: string[] } {
   const folder = readModelFolder(dir);
   const vocabTokens = readVocabFile(folder.vocabPath);
-  const student = NativeStudent.create(folder.spec);
+  const student = NativeStudent.create(folder.spec, { quantization: nativeQuantization(folder.config) });
   try {
     student.loadWeights(folder.weightsPath);
   } catch (err) {
@@ -256,9 +270,11 @@ function parseConfig(configPath: string): ModelFolderConfig {
   if (training !== undefined && (training === null || typeof training !== 'object' || Array.isArray(training))) {
     throw new Error(`${configPath}: expected an object for training but found ${describe(training)}`);
   }
+  const quantization = parseQuantization(configPath, c, architecture.kind);
   return {
     format: MODEL_FORMAT,
     formatVersion: c.formatVersion,
+    ...(quantization !== undefined ? { quantization } : {}),
     architecture,
     maxLength,
     lowercase,
@@ -268,6 +284,27 @@ function parseConfig(configPath: string): ModelFolderConfig {
     packageVersion: typeof c.packageVersion === 'string' ? c.packageVersion : '',
     ...(training !== undefined ? { training: training as Record<string, unknown> } : {}),
   };
+}
+
+/** The NativeStudent.create quantization of a folder: 'int8' for int8 weights, else none. */
+export function nativeQuantization(config: ModelFolderConfig): 'int8' | undefined {
+  return config.quantization?.dtype === 'int8' ? 'int8' : undefined;
+}
+
+function parseQuantization(configPath: string, c: Record<string, unknown>, kind: string): ModelQuantization | undefined {
+  const q = c.quantization;
+  if (q === undefined) {
+    if (c.formatVersion === QUANTIZED_FORMAT_VERSION) throw new Error(`${configPath}: formatVersion ${QUANTIZED_FORMAT_VERSION} needs a quantization entry`);
+    return undefined;
+  }
+  if (q === null || typeof q !== 'object' || Array.isArray(q)) throw new Error(`${configPath}: expected an object for quantization but found ${describe(q)}`);
+  const { dtype, scheme } = q as Record<string, unknown>;
+  if (dtype !== 'int8' && dtype !== 'bf16') throw new Error(`${configPath}: quantization.dtype must be "int8" or "bf16", found ${describe(dtype)}`);
+  if (dtype === 'int8' && c.formatVersion !== QUANTIZED_FORMAT_VERSION) {
+    throw new Error(`${configPath}: an int8 folder must have formatVersion ${QUANTIZED_FORMAT_VERSION}, found ${describe(c.formatVersion)}`);
+  }
+  if (dtype === 'int8' && kind !== 'textcnn' && kind !== 'gru') throw new Error(`${configPath}: int8 quantization supports textcnn and gru, not ${kind}`);
+  return { dtype, scheme: typeof scheme === 'string' ? scheme : '' };
 }
 
 function checkStringList(value: unknown, name: string): asserts value is string[] {

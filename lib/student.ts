@@ -191,14 +191,20 @@ export class NativeStudent {
   readonly kind: StudentKind;
   private native: RawNativeStudent | undefined;
 
-  /** Creates a student with freshly initialised weights (from spec.seed). */
-  static create(spec: StudentSpec): NativeStudent {
-    return new NativeStudent(checkStudentSpec(spec));
+  /**
+   * Creates a student with freshly initialised weights (from spec.seed). quantization 'int8':
+   * an inference-only student for an int8 model folder's weights (lib/quantize.ts), which it
+   * turns into int8 tables when first used.
+   */
+  static create(spec: StudentSpec, options: { quantization?: 'int8' } = {}): NativeStudent {
+    const quantization = options.quantization;
+    if (quantization !== undefined && quantization !== 'int8') throw new TypeError(`Expected 'int8' or undefined for options.quantization but received ${describe(quantization)}`);
+    return new NativeStudent(checkStudentSpec(spec), quantization);
   }
 
-  private constructor(spec: StudentSpec) {
+  private constructor(spec: StudentSpec, quantization?: 'int8') {
     const addon = loadAddon();
-    this.native = new addon.NativeStudent(spec as unknown as RawStudentSpec);
+    this.native = new addon.NativeStudent({ ...(spec as unknown as RawStudentSpec), ...(quantization ? { quantization } : {}) });
     this.spec = Object.freeze({ ...spec, ...(spec.kind === 'textcnn' ? { windows: Object.freeze(spec.windows.slice()) } : {}) }) as StudentSpec;
     this.kind = spec.kind;
   }

@@ -14,6 +14,7 @@ import { evalCommand } from './eval';
 import { detectWrongLabelsCommand } from './detect-wrong-labels';
 import { cleanLabelsCommand } from './clean-labels';
 import { exportCommand } from './export';
+import { quantizeCommand } from './quantize';
 import { experimentCommand } from './experiment';
 
 export const commands: CommandSpec[] = [
@@ -26,5 +27,6 @@ export const commands: CommandSpec[] = [
   detectWrongLabelsCommand,
   cleanLabelsCommand,
   exportCommand,
+  quantizeCommand,
   experimentCommand,
 ];

@@ -31,6 +31,7 @@ import { ModelFolder, readModelFolder } from '../model-folder';
 import { GruSpec, TextCnnSpec } from '../student';
 import { GraphBuilder } from './graph-builder';
 import { DataType, encodeModel, floatTensor, GraphDef, int64Tensor } from './proto';
+import { dequantizeWeights } from './dequantize';
 import { readSafetensors, SafeTensor } from './safetensors-reader';
 
 export const ONNX_OPSET = 17;
@@ -43,7 +44,8 @@ export function exportOnnxBytes(modelDir: string): Uint8Array {
   const folder = readModelFolder(modelDir);
   const kind: string = folder.spec.kind;
   if (kind !== 'textcnn' && kind !== 'gru') throw new Error(`${folder.configPath}: exporting a ${kind} model to ONNX is not available yet (students: textcnn, gru)`);
-  const weights = readSafetensors(folder.weightsPath);
+  // An int8 folder exports dequantized (float weights with the int8 rounding).
+  const weights = dequantizeWeights(readSafetensors(folder.weightsPath), folder.weightsPath);
   const builder = new GraphBuilder();
   const get = weightGetter(folder, weights);
   const logits = folder.spec.kind === 'textcnn' ? textCnnGraph(builder, folder.spec, get) : gruGraph(builder, folder.spec as GruSpec, get);

@@ -5,7 +5,8 @@
  * Format: 8-byte little-endian header length N, N bytes of JSON
  *   { "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, "__metadata__": {..} }
  * then the data; offsets are relative to the end of the header. Every tensor comes back as
- * Float32Array (F32 as is; F16, BF16 and F64 converted, as the native reader does).
+ * Float32Array (F32 as is; F16, BF16, F64 and I8 converted, as the native reader does; an int8
+ * model folder's I8 tensors and their scales are combined by lib/onnx/dequantize.ts).
  * Every problem is an error naming the file and the tensor.
  */
 import * as fs from 'fs';
@@ -15,7 +16,7 @@ export interface SafeTensor {
   data: Float32Array;
 }
 
-const ELEMENT_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const ELEMENT_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1 };
 
 /** One tensor's entry in the header (what readSafetensorsIndex lists without reading any data). */
 export interface SafeTensorEntry {
@@ -78,7 +79,7 @@ export function readSafetensors(file: string, keep?: (name: string) => boolean):
     const where = `${file}: tensor ${JSON.stringify(name)}`;
     if (typeof e !== 'object' || e === null) throw new Error(`${where}: entry is not an object`);
     const size = typeof e.dtype === 'string' ? ELEMENT_BYTES[e.dtype] : undefined;
-    if (size === undefined) throw new Error(`${where}: dtype ${JSON.stringify(e.dtype)} is not supported (F32, F16, BF16, F64)`);
+    if (size === undefined) throw new Error(`${where}: dtype ${JSON.stringify(e.dtype)} is not supported (F32, F16, BF16, F64, I8)`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`${where}: shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
     }
@@ -108,6 +109,9 @@ function toFloat32(bytes: Buffer, at: number, count: number, dtype: string): Flo
       break;
     case 'F64':
       for (let i = 0; i < count; i++) out[i] = bytes.readDoubleLE(at + 8 * i);
+      break;
+    case 'I8':
+      for (let i = 0; i < count; i++) out[i] = bytes.readInt8(at + i);
       break;
     case 'BF16': {
       const word = new Uint32Array(1);

@@ -15,8 +15,11 @@ import * as path from 'path';
 export interface TensorToWrite {
   shape: number[];
   data: Float32Array;
-  /** Stored dtype; default F32. F16/BF16 exist for tests of the importer's conversion. */
-  dtype?: 'F32' | 'F16' | 'BF16';
+  /**
+   * Stored dtype; default F32. BF16 and I8 are what lib/quantize.ts writes (I8: data must hold
+   * integers in [-128, 127]); F16 exists for tests of the importer's conversion.
+   */
+  dtype?: 'F32' | 'F16' | 'BF16' | 'I8';
 }
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -61,7 +64,16 @@ export function writeSafetensors(file: string, tensors: Map<string, TensorToWrit
   }
 }
 
-function encode(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
+function encode(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16' | 'I8'): Uint8Array {
+  if (dtype === 'I8') {
+    const out = new Int8Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (!Number.isInteger(v) || v < -128 || v > 127) throw new RangeError(`I8 tensor value ${v} at index ${i} is not an integer in [-128, 127]`);
+      out[i] = v;
+    }
+    return new Uint8Array(out.buffer);
+  }
   if (dtype === 'F32') {
     if (HOST_IS_LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const out = Buffer.alloc(data.length * 4);

@@ -45,6 +45,10 @@ md::StudentSpec read_spec(Napi::Env env, Napi::Object object) {
   md::StudentSpec spec;
   spec.kind = string_field(env, object, "kind");
   spec.seed = static_cast<uint64_t>(number_field(env, object, "seed"));
+  // Optional: "int8" loads an int8 model folder's weights (md::QuantizedStudent).
+  if (object.Has("quantization") && !object.Get("quantization").IsUndefined()) {
+    spec.quantization = string_field(env, object, "quantization");
+  }
   if (spec.kind == "textcnn") {
     md::TextCnnConfig& c = spec.textcnn;
     c.vocab_size = int_field(env, object, "vocabSize");

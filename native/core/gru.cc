@@ -1,4 +1,5 @@
 #include "gru.h"
+#include "gru_packing.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,52 +8,16 @@
 #include <stdexcept>
 
 #include "gemm.h"
+#include "memory_trim.h"
 #include "gru_cell.h"
 
 namespace md {
 
+using gru_packing::make_packing;
+using gru_packing::Packing;
+using gru_packing::token_at;
+
 namespace {
-
-// Rows sorted by length, longest first (stable, so the order is deterministic),
-// and the PackedSequence-style layout that follows: at step t the first
-// active[t] sorted rows are still running, and their tokens sit at packed rows
-// offset[t] .. offset[t] + active[t] - 1.
-struct Packing {
-  std::vector<int> order;   // sorted position -> batch row
-  std::vector<int> length;  // sorted position -> that row's length
-  std::vector<int> active;  // [steps]
-  std::vector<int> offset;  // [steps]
-  int steps = 0;
-  int tokens = 0;
-};
-
-Packing make_packing(const Batch& batch) {
-  Packing p;
-  p.order.resize(batch.batch);
-  std::iota(p.order.begin(), p.order.end(), 0);
-  std::stable_sort(p.order.begin(), p.order.end(),
-                   [&](int a, int b) { return batch.lengths[a] > batch.lengths[b]; });
-  p.length.resize(batch.batch);
-  for (int i = 0; i < batch.batch; ++i) p.length[i] = batch.lengths[p.order[i]];
-  p.steps = batch.batch > 0 ? p.length[0] : 0;
-  p.active.assign(p.steps, 0);
-  p.offset.assign(p.steps, 0);
-  int n = batch.batch;
-  for (int t = 0; t < p.steps; ++t) {
-    while (n > 0 && p.length[n - 1] <= t) --n;
-    p.active[t] = n;
-    p.offset[t] = p.tokens;
-    p.tokens += n;
-  }
-  return p;
-}
-
-// The token a direction reads at step t for sorted row i: forward reads
-// position t, reverse reads position length-1-t.
-inline int32_t token_at(const Batch& batch, const Packing& p, int direction, int t, int i) {
-  const int pos = direction == 0 ? t : p.length[i] - 1 - t;
-  return batch.ids[static_cast<int64_t>(p.order[i]) * batch.seq_len + pos];
-}
 
 void add_bias_rows(float* m, int rows, int cols, const float* bias) {
   for (int r = 0; r < rows; ++r) {
@@ -383,6 +348,7 @@ void Gru::prepare_inference() {
     add_bias_rows(input_table_[d].data(), V, G, dir_[d].bias_ih.value.ptr());
   }
   prepared_ = true;
+  release_free_memory();
 }
 
 void Gru::forward_fast(const Batch& batch, float* logits) const {

@@ -51,7 +51,11 @@ std::size_t dtype_size(const std::string& d) {
   return 0;
 }
 
-bool dtype_readable(const std::string& d) { return d == "F32" || d == "F16" || d == "BF16" || d == "F64"; }
+// I8: the int8 weights of a quantized model folder (their scales are separate F32 tensors);
+// converted to float exactly, the quantized models narrow them again (quantized_textcnn.h).
+bool dtype_readable(const std::string& d) {
+  return d == "F32" || d == "F16" || d == "BF16" || d == "F64" || d == "I8";
+}
 
 uint64_t read_u64_le(const unsigned char* p) {
   uint64_t v = 0;
@@ -62,6 +66,8 @@ uint64_t read_u64_le(const unsigned char* p) {
 void convert(const std::string& dtype, const unsigned char* src, std::size_t n, float* dst) {
   if (dtype == "F32") {
     std::memcpy(dst, src, n * 4);
+  } else if (dtype == "I8") {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<int8_t>(src[i]));
   } else if (dtype == "F64") {
     for (std::size_t i = 0; i < n; ++i) {
       double d;
@@ -178,7 +184,7 @@ SafeTensors parse_safetensors(const char* bytes, std::size_t size, const std::st
     const std::size_t elem = dtype_size(e.dtype);
     if (elem == 0) fail(source, where + ": unknown dtype \"" + e.dtype + "\"");
     if (!dtype_readable(e.dtype))
-      fail(source, where + ": unsupported dtype " + e.dtype + " (weights must be F32, F16, BF16 or F64)");
+      fail(source, where + ": unsupported dtype " + e.dtype + " (weights must be F32, F16, BF16, F64 or I8)");
     uint64_t numel = 1;
     for (const json::Value& d : shape->array) {
       uint64_t n;

@@ -7,7 +7,7 @@
 //   rest      the tensors' raw little-endian bytes; offsets are relative to
 //             the start of this data section
 //
-// Reading accepts F32, F16, BF16 and F64 and converts to float (the core
+// Reading accepts F32, F16, BF16, F64 and I8 and converts to float (the core
 // computes in float); writing produces F32. A bad file is rejected with an
 // error naming the file and the problem (truncated header, header JSON invalid,
 // offsets out of range or overlapping, truncated weights, unknown dtype, ...).

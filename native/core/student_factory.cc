@@ -1,11 +1,22 @@
 #include "student_factory.h"
 
+#include "quantized_gru.h"
+#include "quantized_textcnn.h"
+
 #include <algorithm>
 #include <stdexcept>
 
 namespace md {
 
 std::unique_ptr<StudentModel> create_student(const StudentSpec& spec) {
+  if (spec.quantization == "int8") {
+    if (spec.kind == "textcnn") return std::make_unique<QuantizedTextCnn>(spec.textcnn);
+    if (spec.kind == "gru") return std::make_unique<QuantizedGru>(spec.gru);
+    throw std::invalid_argument("int8 quantization supports textcnn and gru students, not \"" + spec.kind + "\"");
+  }
+  if (!spec.quantization.empty()) {
+    throw std::invalid_argument("unknown quantization \"" + spec.quantization + "\" (expected \"int8\" or none)");
+  }
   if (spec.kind == "textcnn") return std::make_unique<TextCnn>(spec.textcnn, spec.seed);
   if (spec.kind == "gru") return std::make_unique<Gru>(spec.gru, spec.seed);
   if (spec.kind == "transformer") return std::make_unique<Transformer>(spec.transformer, spec.seed);

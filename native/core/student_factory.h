@@ -22,6 +22,8 @@ struct StudentSpec {
   GruConfig gru;
   TransformerConfig transformer;
   uint64_t seed = 1;
+  // "" (float32) or "int8": an int8 model folder (quantized_student.h); textcnn and gru only.
+  std::string quantization;
 };
 
 // Throws std::invalid_argument naming the bad kind or config field.

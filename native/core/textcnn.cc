@@ -8,6 +8,7 @@
 
 #include "cpu_features.h"
 #include "gemm.h"
+#include "memory_trim.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -350,6 +351,7 @@ void TextCnn::prepare_inference() {
           w_all.data(), E, 0.0f, table.data() + static_cast<std::size_t>(v0) * RF, RF);
   });
   table_ = std::move(table);
+  release_free_memory();
 }
 
 void TextCnn::forward_fast(const Batch& batch, float* logits) const {

@@ -210,7 +210,7 @@ TEST(each_corruption_gives_its_error_naming_the_file) {
   CHECK_ERROR(parse(make_file("{\"a\":{\"dtype\":\"F33\",\"shape\":[4],\"data_offsets\":[0,16]}}", four_floats)),
               "weights.safetensors: tensor a: unknown dtype \"F33\"");
   CHECK_ERROR(parse(make_file("{\"a\":{\"dtype\":\"I32\",\"shape\":[4],\"data_offsets\":[0,16]}}", four_floats)),
-              "tensor a: unsupported dtype I32 (weights must be F32, F16, BF16 or F64)");
+              "tensor a: unsupported dtype I32 (weights must be F32, F16, BF16, F64 or I8)");
   CHECK_ERROR(parse(make_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", four_floats)),
               "tensor a: shape entries must be non-negative integers");
   CHECK_ERROR(parse(make_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[4]}}", four_floats)),
