@@ -108,8 +108,8 @@ describe('model folder', () => {
       assert.throws(() => readModelFolder(dir), /config\.json: format is "onnx", expected "model-distill"/);
     });
     it('unsupported formatVersion names the supported versions', () => {
-      editConfig((c) => (c.formatVersion = 2));
-      assert.throws(() => readModelFolder(dir), /config\.json: formatVersion 2 is not supported \(supported: 1\)/);
+      editConfig((c) => (c.formatVersion = 3));
+      assert.throws(() => readModelFolder(dir), /config\.json: formatVersion 3 is not supported \(supported: 1, 2\)/);
     });
     it('missing or bad architecture field', () => {
       editConfig((c) => delete (c.architecture as Record<string, unknown>).filters);
