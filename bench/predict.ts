@@ -14,8 +14,11 @@
  * folders and cached in the OS temp folder; a cache that fails to load is
  * rebuilt.
  *
- * Rows are peers keyed `<model>.<engine>.<call>`: native (strings in) and, on the same weights
- * exported to ONNX, onnxruntime-node and onnxruntime-web (ids in; bench/onnx-peers.ts).
+ * Rows are peers keyed `<model>.<engine>.<call>`: native (strings in), native-int8 (the same
+ * models quantized by lib/quantize.ts, strings in) and, on the float weights exported to ONNX,
+ * onnxruntime-node and onnxruntime-web (ids in; bench/onnx-peers.ts). Native rows also show the
+ * weights file and the resident memory of the loaded model, measured in a process of its own
+ * (bench/rss-probe.ts: after Classifier.load and a first prediction, which builds the tables).
  *
  *   npm run bench -- predict                 full run (3 rounds, 2,000 batch-1 calls per peer)
  *   npm run bench -- predict --quick         1 round, 500 calls
@@ -30,6 +33,7 @@ import type { Classifier } from '../lib/classifier';
 import type { StudentSpec } from '../lib/student';
 import { median, timePeers, type Cell, type Suite, type SuiteResult } from './harness';
 import { measureOnnxPeers, type OnnxPeers } from './onnx-peers';
+import { measureLoadedRss } from './rss-probe';
 import { parseSuiteFlags, quantileSorted } from './suite-flags';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -50,6 +54,8 @@ export interface PredictPeer {
   key: string;
   model: Kind;
   engine: string;
+  /** The model folder (native rows), for its size and memory. */
+  dir?: string;
   /** What the peer is given: 'strings' (tokenisation counted) or 'ids'. */
   input: 'strings' | 'ids';
   call: 'sync' | 'async';
@@ -161,22 +167,36 @@ async function loadModels(dataDir: string, cache: boolean, log: (line: string) =
   return { classifiers: await loadAll(), dir, trained: true, cleanup };
 }
 
-function nativePeers(classifiers: Map<Kind, Classifier>): PredictPeer[] {
+function nativePeers(classifiers: Map<Kind, Classifier>, engine = 'native'): PredictPeer[] {
   const peers: PredictPeer[] = [];
   for (const kind of KINDS) {
     const clf = classifiers.get(kind)!;
+    const name = engine === 'native' ? 'model-distill native' : `model-distill ${engine}`;
     peers.push({
-      key: `${kind}.native.sync`, model: kind, engine: 'model-distill native', input: 'strings', call: 'sync',
+      key: `${kind}.${engine}.sync`, model: kind, engine: name, dir: clf.folder.dir, input: 'strings', call: 'sync',
       predictOne: (text) => clf.predictProbabilitiesSync([text]),
       predictBatch: (texts) => clf.predictProbabilitiesSync(texts),
     });
     peers.push({
-      key: `${kind}.native.async`, model: kind, engine: 'model-distill native', input: 'strings', call: 'async',
+      key: `${kind}.${engine}.async`, model: kind, engine: name, dir: clf.folder.dir, input: 'strings', call: 'async',
       predictOne: (text) => clf.predictProbabilities([text]),
       predictBatch: (texts) => clf.predictProbabilities(texts),
     });
   }
   return peers;
+}
+
+/** int8 copies of the float models (lib/quantize.ts), written beside them once, loaded like them. */
+async function loadInt8(models: { classifiers: Map<Kind, Classifier>; dir: string }): Promise<Map<Kind, Classifier>> {
+  const { Classifier } = await import('../lib/classifier');
+  const { quantizeModelFolder } = await import('../lib/quantize');
+  const out = new Map<Kind, Classifier>();
+  for (const kind of KINDS) {
+    const dir = path.join(models.dir, `${kind}-int8`);
+    quantizeModelFolder(path.join(models.dir, kind), dir, { dtype: 'int8' }); // cheap; rewritten so it matches the float model
+    out.set(kind, await Classifier.load(dir, { threads: THREADS }));
+  }
+  return out;
 }
 
 // ---- measurement -----------------------------------------------------------------------------
@@ -234,8 +254,15 @@ async function run(args: string[] = []): Promise<SuiteResult> {
   const models = await loadModels(dataDir, !flags.smoke, log);
   const loadBefore = loadAverages();
   let onnx: OnnxPeers | undefined;
+  const int8 = await loadInt8(models);
   try {
-    const peers = nativePeers(models.classifiers);
+    const peers = [...nativePeers(models.classifiers), ...nativePeers(int8, 'native-int8')];
+    // Resident memory of each loaded model, one child process per folder (before any timing).
+    const memory = new Map<string, { weightsMB: number; rssMB: number }>();
+    for (const dir of new Set(peers.map((p) => p.dir!))) {
+      memory.set(dir, { weightsMB: fs.statSync(path.join(dir, 'weights.safetensors')).size / 1e6, rssMB: measureLoadedRss(dir).loadedMB });
+    }
+    log('  memory after load measured');
     // onnxruntime-node / onnxruntime-web on the same weights (ONNX export), ids in (bench/onnx-peers.ts)
     onnx = await measureOnnxPeers(models.dir, KINDS, texts, THREADS);
     peers.push(...onnx.peers);
@@ -255,7 +282,7 @@ async function run(args: string[] = []): Promise<SuiteResult> {
     // one call with every text: native only (the ONNX graphs would hold [texts, filters, 128] floats per window)
     const oneCallTimes = await timePeers(peers.filter((p) => p.input === 'strings').map((p) => ({ name: p.key, run: () => p.predictBatch(texts) })), rounds);
 
-    const columns = ['model', 'engine', 'input', 'call', 'batch-1 p50 µs', 'batch-1 p99 µs', `batch-${BATCH} reviews/s`, 'one-call reviews/s'];
+    const columns = ['model', 'engine', 'input', 'call', 'batch-1 p50 µs', 'batch-1 p99 µs', `batch-${BATCH} reviews/s`, 'one-call reviews/s', 'weights MB', 'RSS after load MB'];
     const rows: Record<string, Cell>[] = peers.map((p) => {
       const lat = latency.get(p.key)!.slice().sort((a, b) => a - b);
       return {
@@ -268,11 +295,18 @@ async function run(args: string[] = []): Promise<SuiteResult> {
         'batch-1 p99 µs': quantileSorted(lat, 0.99),
         [`batch-${BATCH} reviews/s`]: texts.length / median(batchTimes.get(p.key)!),
         'one-call reviews/s': oneCallTimes.has(p.key) ? texts.length / median(oneCallTimes.get(p.key)!) : null,
+        'weights MB': p.dir ? memory.get(p.dir)!.weightsMB : null,
+        'RSS after load MB': p.dir ? memory.get(p.dir)!.rssMB : null,
       };
     });
     const bestOf = (model: Kind, input: string, engine?: RegExp) =>
       Math.max(...rows.filter((r) => r.model === model && r.input === input && (!engine || engine.test(String(r.engine)))).map((r) => r[`batch-${BATCH} reviews/s`] as number));
-    const best = (model: Kind) => bestOf(model, 'strings');
+    const best = (model: Kind) => bestOf(model, 'strings', /native$/);
+    const int8Ratio = (model: Kind) => bestOf(model, 'strings', /native-int8$/) / best(model);
+    const memoryRatio = (model: Kind, column: string) => {
+      const of = (engine: string) => rows.find((r) => r.key === `${model}.${engine}.sync`)![column] as number;
+      return of('native') / of('native-int8');
+    };
     const ortRatio = (model: Kind) => best(model) / bestOf(model, 'ids', /onnxruntime-node/);
     const notes = [
       `${texts.length} texts (eval + train of ${path.relative(repoRoot, dataDir) || dataDir}), strings in -> probabilities out through Classifier ` +
@@ -287,6 +321,10 @@ async function run(args: string[] = []): Promise<SuiteResult> {
       `onnxruntime rows: the same weights exported to ONNX, ids in (tokenised before timing; each batch padded to its longest row, prepared in the warm-up pass), ` +
         `onnxruntime-node CPU ${THREADS} intra-op threads, onnxruntime-web ${THREADS} wasm threads; no one-call row (memory).`,
       `Native (strings in) / onnxruntime-node (ids in) at batch ${BATCH}: TextCNN ${ortRatio('textcnn').toFixed(1)}x (target >= 5x), GRU ${ortRatio('gru').toFixed(1)}x (target >= 2x).`,
+      `int8 / float32 native at batch ${BATCH}: TextCNN ${int8Ratio('textcnn').toFixed(2)}x, GRU ${int8Ratio('gru').toFixed(2)}x (target >= 1.5x); ` +
+        `float32 / int8 weights file: TextCNN ${memoryRatio('textcnn', 'weights MB').toFixed(1)}x, GRU ${memoryRatio('gru', 'weights MB').toFixed(1)}x; ` +
+        `RSS after load: TextCNN ${memoryRatio('textcnn', 'RSS after load MB').toFixed(1)}x, GRU ${memoryRatio('gru', 'RSS after load MB').toFixed(1)}x (target >= 3x).`,
+      'RSS after load: resident memory added by Classifier.load + one prediction, in a process of its own (bench/rss-probe.ts); it includes the tokenizer (~2.6 MB here).',
     ];
     return {
       columns,
@@ -296,12 +334,13 @@ async function run(args: string[] = []): Promise<SuiteResult> {
         settings: { dataDir, quick: flags.quick, smoke: flags.smoke, rounds, calls, warmup, threads: THREADS, batchSize: BATCH, maxLength: MAX_LENGTH, texts: texts.length, meanChars },
         rowKey: '<model>.<engine>.<call>; engine native = model-distill addon with strings in; onnxruntime-node / onnxruntime-web = the ONNX export, ids in',
         ratioNativeToOnnxruntimeNode: { textcnn: ortRatio('textcnn'), gru: ortRatio('gru') },
+        ratioInt8ToFloat32: { textcnn: int8Ratio('textcnn'), gru: int8Ratio('gru') },
         loadAverage: { before: loadBefore, after: loadAverages() },
       },
     };
   } finally {
     await onnx?.close();
-    for (const clf of models.classifiers.values()) clf.close();
+    for (const clf of [...models.classifiers.values(), ...int8.values()]) clf.close();
     models.cleanup();
   }
 }

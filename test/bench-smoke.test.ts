@@ -69,15 +69,19 @@ describe('benchmark suites (smoke, nothing timed)', function () {
     assert.equal(json.suite, 'predict');
     assert.deepEqual(json.rows.map((row: Row) => row.key), [
       'textcnn.native.sync', 'textcnn.native.async', 'gru.native.sync', 'gru.native.async',
+      'textcnn.native-int8.sync', 'textcnn.native-int8.async', 'gru.native-int8.sync', 'gru.native-int8.async',
       'textcnn.onnxruntime-node.async', 'textcnn.onnxruntime-web.async', 'gru.onnxruntime-node.async', 'gru.onnxruntime-web.async',
     ]);
     for (const row of json.rows) {
-      const native = (row.key as string).includes('.native.');
-      for (const c of ['batch-1 p50 µs', 'batch-1 p99 µs', 'batch-256 reviews/s', ...(native ? ['one-call reviews/s'] : [])]) positive(row, c);
+      const native = /\.native(-int8)?\./.test(row.key as string);
+      for (const c of ['batch-1 p50 µs', 'batch-1 p99 µs', 'batch-256 reviews/s', ...(native ? ['one-call reviews/s', 'weights MB'] : [])]) positive(row, c);
+      // A difference of two RSS readings: a number, not always positive for the tiny smoke models.
+      if (native) assert.ok(Number.isFinite(row['RSS after load MB']), `${row.key}: RSS after load reported`);
       assert.ok((row['batch-1 p99 µs'] as number) >= (row['batch-1 p50 µs'] as number), `${row.key}: p99 below p50`);
       assert.equal(row.input, native ? 'strings' : 'ids');
     }
     for (const kind of ['textcnn', 'gru']) assert.ok(json.ratioNativeToOnnxruntimeNode[kind] > 0, `${kind} native/onnxruntime-node ratio reported`);
+    for (const kind of ['textcnn', 'gru']) assert.ok(json.ratioInt8ToFloat32[kind] > 0, `${kind} int8/float32 ratio reported`);
     assert.equal(json.settings.texts, 450, 'eval (90) + train (360) texts of the fixture');
   });
 
