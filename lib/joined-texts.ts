@@ -1,8 +1,8 @@
 /**
  * Moving many texts to the addon as one joined string plus UTF-16 offsets.
  *
- * Why one joined string: the addon copies it out once as UTF-16 (a memcpy) and converts each
- * text to UTF-8 on its worker threads. Fetching each string separately
+ * Why one joined string: the addon copies it out once as UTF-16 (a memcpy) and its worker
+ * threads tokenize each text's UTF-16 directly. Fetching each string separately
  * (napi_get_value_string_utf8) was measured slower on the calling thread (numbers in
  * native/addon/tokenizer_wrap.cc). V8 strings stop at about 2^29 UTF-16 units, so big batches go
  * over in slices whose results the caller stitches together.

@@ -11,8 +11,8 @@
 //
 // Texts arrive as ONE joined JS string plus the UTF-16 offset of each text (n + 1 entries), as for
 // the tokenizer (tokenizer_wrap.cc explains why: one UTF-16 copy on the JS thread is ~3x cheaper
-// than fetching n strings). Everything else runs on md::global_thread_pool(): UTF-16 -> UTF-8 and
-// WordPiece per text, then the student's fast path over batches of rows grouped by length
+// than fetching n strings). Everything else runs on md::global_thread_pool(): WordPiece straight
+// from the UTF-16 per text, then the student's fast path over batches of rows grouped by length
 // (md::predict_logits), then a softmax per row.
 #include "classifier_wrap.h"
 

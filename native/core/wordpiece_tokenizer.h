@@ -1,5 +1,5 @@
 // BERT WordPiece tokenizer: the ids of Hugging Face's BertTokenizer / `tokenizers` BertWordPiece
-// setup for a given vocab.txt, computed in one pass over UTF-8 with no per-token allocation.
+// setup for a given vocab.txt, computed in one pass over UTF-8 or UTF-16 with no per-token allocation.
 //
 // Pipeline (the oracle's order; lib/wordpiece.ts is the same in TypeScript):
 //  1. Special tokens ([PAD] [UNK] [CLS] [SEP] [MASK], those in the vocab) are found in the RAW text,
