@@ -189,6 +189,8 @@ const TRAIN_DEFAULTS = { temperature: 1, alpha: 0.5, distillLoss: 'kl' as const,
 export class NativeStudent {
   readonly spec: StudentSpec;
   readonly kind: StudentKind;
+  /** 'int8': an inference-only student of an int8 model folder (NativeStudent.create's option). */
+  readonly quantization: 'int8' | undefined;
   private native: RawNativeStudent | undefined;
 
   /**
@@ -205,6 +207,7 @@ export class NativeStudent {
   private constructor(spec: StudentSpec, quantization?: 'int8') {
     const addon = loadAddon();
     this.native = new addon.NativeStudent({ ...(spec as unknown as RawStudentSpec), ...(quantization ? { quantization } : {}) });
+    this.quantization = quantization;
     this.spec = Object.freeze({ ...spec, ...(spec.kind === 'textcnn' ? { windows: Object.freeze(spec.windows.slice()) } : {}) }) as StudentSpec;
     this.kind = spec.kind;
   }
@@ -421,6 +424,8 @@ export class NativeStudent {
 
   /** Writes every parameter to a safetensors file, atomically (temp file + rename). */
   saveWeights(path: string, metadata: Record<string, string> = {}): void {
+    // Its float weights are freed once its int8 tables are built: nothing faithful to save.
+    if (this.quantization !== undefined) throw new Error(`an ${this.quantization} student cannot save weights; quantize the float32 model folder again (lib/quantize.ts)`);
     checkNonEmptyString(path, 'path');
     checkObject(metadata, 'metadata');
     for (const [key, value] of Object.entries(metadata)) {

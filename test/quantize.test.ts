@@ -121,6 +121,12 @@ describe('quantized model folders', () => {
     assert.throws(() => quantizeModelFolder(int8, path.join(tmp, 'twice')), /already quantized \(int8\); quantize the float32 model/);
     assert.throws(() => quantizeModelFolder(floatDirs.gru, floatDirs.gru), /must not replace its source/);
     assert.throws(() => quantizeModelFolder(floatDirs.gru, path.join(tmp, 'x'), { dtype: 'int4' as never }), /Expected int8 or bf16 for options.dtype but received string "int4"/);
+    const student = NativeStudent.create(specs[1], { quantization: 'int8' });
+    try {
+      assert.throws(() => student.saveWeights(path.join(tmp, 'w.safetensors')), /an int8 student cannot save weights/);
+    } finally {
+      student.dispose();
+    }
     // an int8 folder claiming version 1 (what an older writer would never produce)
     const configPath = path.join(int8, 'config.json');
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
