@@ -30,6 +30,7 @@ import type { Classifier } from '../lib/classifier';
 import type { StudentSpec } from '../lib/student';
 import { median, timePeers, type Cell, type Suite, type SuiteResult } from './harness';
 import { measureOnnxPeers, type OnnxPeers } from './onnx-peers';
+import type { PredictPeer } from './predict-peer';
 import { parseSuiteFlags, quantileSorted } from './suite-flags';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -44,20 +45,6 @@ const THROUGHPUT_TARGET = 50_000;
 
 type Kind = 'textcnn' | 'gru';
 const KINDS: Kind[] = ['textcnn', 'gru'];
-
-/** One row of the table: something that turns texts into probabilities. */
-export interface PredictPeer {
-  key: string;
-  model: Kind;
-  engine: string;
-  /** What the peer is given: 'strings' (tokenisation counted) or 'ids'. */
-  input: 'strings' | 'ids';
-  call: 'sync' | 'async';
-  /** One text's probabilities. */
-  predictOne(text: string): unknown | Promise<unknown>;
-  /** A batch's probabilities. */
-  predictBatch(texts: string[]): unknown | Promise<unknown>;
-}
 
 // ---- data and models -------------------------------------------------------------------------
 

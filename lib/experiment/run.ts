@@ -29,7 +29,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { CONFIG_SCHEMA, hasTeacher, loadConfig, resolveUniqid, runDir, type Config } from '../config';
+import { Classifier } from '../classifier';
+import { classIdsFromLabels, readLabelledTsv } from '../data';
+import { argmaxRows, classificationReport } from '../metrics';
+import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
+import { writeFileAtomic } from '../util/files';
 import { layoutBarChart, renderRgba, renderSvg } from './chart';
 import { encodePng } from './png';
 
@@ -129,9 +134,6 @@ export function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>,
 
 /** Accuracy and macro-F1 of a model folder on a labelled file. */
 async function scoreFolder(dir: string, file: string): Promise<Score> {
-  const { Classifier } = require('../classifier') as typeof import('../classifier');
-  const { classIdsFromLabels, readLabelledTsv } = require('../data') as typeof import('../data');
-  const { argmaxRows, classificationReport } = require('../metrics') as typeof import('../metrics');
   const classifier = await Classifier.load(dir);
   try {
     const data = readLabelledTsv(file, classIdsFromLabels(classifier.labels));
@@ -261,12 +263,6 @@ export function jsonRow(r: ExperimentRow): Record<string, unknown> {
   return o;
 }
 
-function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
-
 export async function runExperiment(configPath: string, uniqidArg?: string, options: ExperimentOptions = {}): Promise<ExperimentResult> {
   const started = Date.now();
   const log = options.log ?? (() => {});
@@ -277,7 +273,6 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
   fs.mkdirSync(expDir, { recursive: true });
   const dataFile = options.data !== undefined ? path.resolve(options.data) : config.data.test;
   if (dataFile !== null && !fs.existsSync(dataFile)) throw new Error(`--data file not found: ${dataFile}`);
-  const { trainFromConfig } = require('../pipeline/train') as typeof import('../pipeline/train');
 
   const rows: ExperimentRow[] = [];
   const failures: string[] = [];
@@ -286,7 +281,7 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
   for (const setting of settings) {
     const folder = FOLDER[setting];
     const derived = path.join(expDir, `${folder}.ini`);
-    writeAtomic(derived, configToIni(config, settingOverrides(setting, path.join(expDir, folder))));
+    writeFileAtomic(derived, configToIni(config, settingOverrides(setting, path.join(expDir, folder))));
     const unavailable = (note: string) => {
       for (const kind of config.model.students) rows.push({ model: kind, setting, eval: null, data: null, note, dir: null });
     };
@@ -346,15 +341,15 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
 
   const files = { markdown: path.join(run, 'experiment.md'), svg: path.join(run, 'experiment.svg'), png: path.join(run, 'experiment.png') };
   const result: ExperimentResult = { runDir: run, rows: ordered, files, dataFile, failures, seconds: 0 };
-  writeAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
+  writeFileAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
   const colors: Record<ExperimentSetting, string> = { alone: '#9e9e9e', distilled: '#4e79a7', 'distilled+pool': '#f28e2b', teacher: '#59a14f' };
   const layout = layoutBarChart(
     // An ensemble's members are in the table, not the chart (their long names would collide).
     ordered.filter((r) => r.setting !== 'teacher' || r.model === 'teacher').map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
     { title: 'eval accuracy', series: (['alone', 'distilled', 'distilled+pool', 'teacher'] as const).map((name) => ({ name, color: colors[name] })) },
   );
-  writeAtomic(files.svg, renderSvg(layout));
-  writeAtomic(files.png, encodePng(layout.width, layout.height, renderRgba(layout)));
+  writeFileAtomic(files.svg, renderSvg(layout));
+  writeFileAtomic(files.png, encodePng(layout.width, layout.height, renderRgba(layout)));
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }

@@ -10,13 +10,15 @@ import * as path from 'path';
 import type { Config, StudentKind } from '../config';
 import { argmaxRows } from '../metrics';
 import { formatCount, formatDuration, type ProgressWriter } from '../progress';
-import type { EpochReport, GruSpec, StudentTrainOptions, TextCnnSpec, TrainHooks, TrainReport, NativeStudent } from '../student';
+import { Classifier } from '../classifier';
+import { saveModelFolder } from '../model-folder';
+import { NativeStudent, type EpochReport, type GruSpec, type StudentTrainOptions, type TextCnnSpec, type TrainHooks, type TrainReport } from '../student';
 import { readWord2Vec } from '../vectors';
 import { epochProgressHooks } from './epoch-progress';
 import { poolTrainSource, POOL_PART_ROWS } from './pool-stream';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
-import type { SoftTargets } from './teacher';
+import type { SoftTargets } from './teacher/types';
 
 /** The architecture of a student, from its config section. */
 export function studentSpec(config: Config, kind: StudentKind, vocabSize: number, numClasses: number): TextCnnSpec | GruSpec {
@@ -82,9 +84,6 @@ export async function trainStudentStep(
   log: RunLog,
   options: StudentStepOptions,
 ): Promise<StudentResult> {
-  const { NativeStudent } = require('../student') as typeof import('../student');
-  const { saveModelFolder } = require('../model-folder') as typeof import('../model-folder');
-
   const numClasses = data.classIds.labels.length;
   const spec = studentSpec(config, kind, data.vocabTokens.length, numClasses);
   const trainOptions = studentTrainOptions(config, kind);
@@ -199,7 +198,6 @@ export async function trainStudentStep(
 
   // Load the folder the way `predict` and users do and score the eval texts:
   // this proves the saved weights, vocab and tokenisation reproduce training.
-  const { Classifier } = require('../classifier') as typeof import('../classifier');
   const classifier = await Classifier.load(dir, { threads: config.train.threads });
   let reloaded: number;
   try {

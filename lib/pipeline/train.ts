@@ -11,11 +11,11 @@
  *
  * Steps, each timed in run.json:
  *   1. data      classes, train/eval rows, vocab, token ids   (prepare-data.ts)
- *   2. teacher   none, or native: fine-tune a transformer     (teacher.ts)
+ *   2. teacher   none, or native: fine-tune a transformer     (teacher/)
  *                -> <run>/teacher/ (reused when settings + data are unchanged);
  *                onnx: an exported model; [teacher] ensemble: members averaged
- *                with it -> <run>/teacher/members/<name>/      (ensemble.ts)
- *   3. soft      the teacher's logits for train rows and pool  (teacher.ts)
+ *                with it -> <run>/teacher/members/<name>/      (teacher/ensemble.ts)
+ *   3. soft      the teacher's logits for train rows and pool  (teacher/)
  *                -> <run>/soft-labels.cache (soft-label-cache.ts)
  *   4. students  one by one, in [model] students order        (train-student.ts)
  * A run with the same uniqid replaces the models of the earlier one.
@@ -25,10 +25,10 @@ import * as path from 'path';
 
 import { loadConfig, resolveUniqid, runDir, writeResolvedConfig, type Config, type StudentKind } from '../config';
 import type { ProgressWriter } from '../progress';
+import { fileSha256 } from '../util/files';
 import { POOL_PART_ROWS } from './pool-stream';
 import { prepareData } from './prepare-data';
 import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
-import { fileSha256 } from './soft-label-cache';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
 import { trainStudentStep, type StudentResult } from './train-student';
 

@@ -17,11 +17,11 @@
  */
 import * as path from 'path';
 
-import { configProblem, type Config } from '../config';
-import type { Classifier } from '../classifier';
-import type { RunLog } from './run-log';
-import { fileSha256 } from './soft-label-cache';
-import type { TeacherMemberIdentity } from './teacher';
+import { configProblem, type Config } from '../../config';
+import { Classifier } from '../../classifier';
+import type { RunLog } from '../run-log';
+import { fileSha256 } from '../../util/files';
+import type { TeacherMemberIdentity } from './types';
 
 /** log of the smallest positive float32 (denormal): where a probability of 0 lands. */
 const LOG_TINY = Math.log(1.4e-45);
@@ -42,7 +42,6 @@ export function folderMemberName(index: number): string {
  * naming the key, the folder and both lists.
  */
 export async function loadFolderMember(config: Config, index: number, labels: readonly string[], log: RunLog): Promise<FolderMember> {
-  const { Classifier } = require('../classifier') as typeof import('../classifier');
   const dir = config.teacher.ensemble_models[index];
   const name = folderMemberName(index);
   let classifier: Classifier;
