@@ -1,8 +1,9 @@
 /**
  * `model-distill train config.ini [uniqid]`: runs the pipeline of
- * lib/pipeline/train.ts and prints where the run went. Messages and progress go
- * to stderr (a bar on a terminal, plain lines otherwise); stdout gets one line,
- * the run folder, so scripts can capture it.
+ * lib/pipeline/train.ts through the training API (lib/training.ts) and prints
+ * where the run went. Messages and progress go to stderr (a bar on a terminal,
+ * plain lines otherwise); stdout gets one line, the run folder, so scripts can
+ * capture it.
  */
 import type { CommandSpec, ParsedArgs } from './args';
 import { withInterruptSignal } from './interrupt';
@@ -32,9 +33,9 @@ replaces its models. Prints the run folder on stdout.`,
 async function runTrain(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
   // Loaded here: `--help` must work where the addon cannot load.
-  const { trainFromConfig } = require('../pipeline/train') as typeof import('../pipeline/train');
+  const { train } = require('../training') as typeof import('../training');
   await withInterruptSignal(async (signal) => {
-    const summary = await trainFromConfig(configPath, uniqid, {
+    const summary = await train(configPath, uniqid, {
       log: (line) => process.stderr.write(`${line}\n`),
       progress: process.stderr,
       signal,

@@ -32,6 +32,7 @@ import { CONFIG_SCHEMA, hasTeacher, loadConfig, resolveUniqid, runDir, type Conf
 import { Classifier } from '../classifier';
 import { classIdsFromLabels, readLabelledTsv } from '../data';
 import { argmaxRows, classificationReport } from '../metrics';
+import type { RunProgressListener } from '../pipeline/run-progress';
 import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
 import { writeFileAtomic } from '../util/files';
@@ -76,6 +77,10 @@ export interface ExperimentOptions {
   data?: string;
   log?: (line: string) => void;
   progress?: ProgressWriter | false;
+  /** Stops the setting being trained at the next batch; it then fails with "cancelled". */
+  signal?: AbortSignal;
+  /** Every setting's train run reports here (steps, batches, epochs; run-progress.ts). */
+  onProgress?: RunProgressListener;
   /** Only these settings (tests); default all. */
   settings?: readonly Exclude<ExperimentSetting, 'teacher'>[];
 }
@@ -302,6 +307,8 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
       summary = await trainFromConfig(derived, uniqid, {
         log,
         progress: options.progress ?? false,
+        signal: options.signal,
+        onProgress: options.onProgress,
         teacherFolder: setting === 'alone' ? undefined : run,
       });
     } catch (err) {

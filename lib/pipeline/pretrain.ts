@@ -33,6 +33,7 @@ import { prepareData, type PreparedData } from './prepare-data';
 import { readSafetensorsMetadata } from '../safetensors/reader';
 import { fileSha256, writeFileAtomic } from '../util/files';
 import { RESOLVED_CONFIG_FILE, RunLog } from './run-log';
+import type { RunProgressListener } from './run-progress';
 import { teacherSpec } from './teacher/spec';
 
 export const PRETRAIN_DIR = 'pretrain';
@@ -54,6 +55,8 @@ export interface PretrainStepOptions {
   checkpointSeconds?: number;
   /** Stop after this many steps of this call, as an interruption would (tests). */
   stopAfterSteps?: number;
+  /** A 'pretrain' event per progress report of the native pre-trainer. */
+  onProgress?: RunProgressListener;
 }
 
 export interface PretrainSummary {
@@ -310,6 +313,7 @@ export async function pretrainStep(
           lossCurve.push({ step: e.step, loss: Number(lastLoss.toFixed(4)) });
           nextPoint = (Math.floor(e.step / every) + 1) * every;
         }
+        options.onProgress?.({ type: 'pretrain', step: e.step, totalSteps: e.totalSteps, loss: lastLoss, tokensPerSecond: e.tokensPerSecond ?? 0 });
         bar?.update(e.step - resumedFrom, `loss ${lastLoss.toFixed(3)}, ${formatCount(e.tokensPerSecond ?? 0)} tokens/s`);
       },
     );
@@ -392,7 +396,7 @@ export async function pretrainFromConfig(configPath: string, uniqidArg?: string,
   const dir = runDir(config, uniqid);
   const logDir = path.join(dir, PRETRAIN_DIR);
   fs.mkdirSync(logDir, { recursive: true });
-  const log = new RunLog(logDir, { uniqid, config: config.file }, { echo: options.log });
+  const log = new RunLog(logDir, { uniqid, config: config.file }, { echo: options.log, onProgress: options.onProgress });
   try {
     log.info(`pretrain "${uniqid}" of ${config.file} -> ${logDir}`);
     writeResolvedConfig(config, path.join(logDir, RESOLVED_CONFIG_FILE), { uniqid });
@@ -403,6 +407,7 @@ export async function pretrainFromConfig(configPath: string, uniqidArg?: string,
         signal: options.signal,
         checkpointSeconds: options.checkpointSeconds,
         stopAfterSteps: options.stopAfterSteps,
+        onProgress: options.onProgress,
       }),
     );
     log.finish();

@@ -13,6 +13,7 @@ import * as path from 'path';
 
 import { loadAddon } from '../binding';
 import { writeFileAtomic } from '../util/files';
+import type { RunProgressListener } from './run-progress';
 
 export const RUN_LOG_FILE = 'run.log';
 export const RUN_JSON_FILE = 'run.json';
@@ -90,6 +91,8 @@ export interface RunLogOptions {
   echo?: (line: string) => void;
   /** Milliseconds clock (tests). */
   now?: () => number;
+  /** Receives a 'step' event when each step starts and finishes. */
+  onProgress?: RunProgressListener;
 }
 
 export class RunLog {
@@ -98,12 +101,14 @@ export class RunLog {
   private readonly lines: string[] = [];
   private readonly echo: (line: string) => void;
   private readonly now: () => number;
+  private readonly onProgress: RunProgressListener | undefined;
   private readonly start: number;
 
   constructor(dir: string, base: { uniqid: string; config: string }, options: RunLogOptions = {}) {
     this.dir = dir;
     this.echo = options.echo ?? (() => {});
     this.now = options.now ?? Date.now;
+    this.onProgress = options.onProgress;
     this.start = this.now();
     this.record = {
       format: RUN_FORMAT,
@@ -135,11 +140,13 @@ export class RunLog {
    */
   async step<T>(name: string, body: () => Promise<T> | T): Promise<T> {
     const t0 = this.now();
+    this.onProgress?.({ type: 'step', step: name, state: 'started' });
     try {
       return await body();
     } finally {
       this.record.timings[name] = Math.round(this.now() - t0) / 1000;
       this.save();
+      this.onProgress?.({ type: 'step', step: name, state: 'finished', seconds: this.record.timings[name] });
     }
   }
 

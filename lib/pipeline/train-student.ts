@@ -18,6 +18,7 @@ import { epochProgressHooks } from './epoch-progress';
 import { poolTrainSource, POOL_PART_ROWS } from './pool-stream';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
+import type { RunProgressListener } from './run-progress';
 import type { SoftTargets } from './teacher/types';
 
 /** The architecture of a student, from its config section. */
@@ -69,6 +70,7 @@ export interface StudentStepOptions {
   /** Where progress bars go; false = no bars (the per-epoch lines still go to the log). */
   progress: ProgressWriter | false;
   signal?: AbortSignal;
+  onProgress?: RunProgressListener;
   /** Pool texts per streamed part (tests); default POOL_PART_ROWS. */
   poolPartRows?: number;
 }
@@ -147,6 +149,7 @@ export async function trainStudentStep(
     batchSize: trainOptions.batchSize,
     progress: options.progress,
     signal: options.signal,
+    onProgress: options.onProgress,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`,
     logEpoch: (e) => {
       const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;

@@ -29,6 +29,7 @@ import { fileSha256 } from '../util/files';
 import { POOL_PART_ROWS } from './pool-stream';
 import { prepareData } from './prepare-data';
 import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
+import type { RunProgressListener } from './run-progress';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
 import { trainStudentStep, type StudentResult } from './train-student';
 
@@ -39,6 +40,8 @@ export interface TrainFromConfigOptions {
   progress?: ProgressWriter | false;
   /** Stops training at the next batch; the run then fails with "cancelled". */
   signal?: AbortSignal;
+  /** Steps, batches and epochs as data (run-progress.ts). */
+  onProgress?: RunProgressListener;
   /** "Today" for a `${time}` uniqid (tests). */
   now?: Date;
   /**
@@ -67,7 +70,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
   const replacing = fs.existsSync(dir);
   fs.mkdirSync(dir, { recursive: true });
 
-  const log = new RunLog(dir, { uniqid, config: config.file }, { echo: options.log });
+  const log = new RunLog(dir, { uniqid, config: config.file }, { echo: options.log, onProgress: options.onProgress });
   const files = {
     resolvedConfig: path.join(dir, RESOLVED_CONFIG_FILE),
     runLog: path.join(dir, RUN_LOG_FILE),
@@ -87,7 +90,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
       files: dataFileHashes(config),
       poolPartRows: POOL_PART_ROWS,
     };
-    const stepOptions = { progress: options.progress ?? false, signal: options.signal } as const;
+    const stepOptions = { progress: options.progress ?? false, signal: options.signal, onProgress: options.onProgress } as const;
     const teacherFolder = options.teacherFolder === undefined ? dir : path.resolve(options.teacherFolder);
     if (teacherFolder !== dir) fs.mkdirSync(teacherFolder, { recursive: true });
     const teacher = await log.step('teacher', () => teacherStep(config, data, teacherFolder, log, stepOptions));
@@ -109,7 +112,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     log.record.students = students;
     for (const kind of config.model.students as StudentKind[]) {
       const result = await log.step(kind, () =>
-        trainStudentStep(config, kind, data, soft, dir, log, { progress: options.progress ?? false, signal: options.signal }),
+        trainStudentStep(config, kind, data, soft, dir, log, stepOptions),
       );
       students.push(result);
     }

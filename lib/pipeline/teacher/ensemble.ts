@@ -193,6 +193,7 @@ async function memberStep(
     batchSize: trainOptions.batchSize,
     progress: options.progress,
     signal: options.signal,
+    onProgress: options.onProgress,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
     logEpoch: (e) =>
       log.info(

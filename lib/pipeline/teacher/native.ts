@@ -133,6 +133,7 @@ export async function nativeTeacherStep(
     batchSize: trainOptions.batchSize,
     progress: options.progress,
     signal: options.signal,
+    onProgress: options.onProgress,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
     logEpoch: (e) =>
       log.info(

@@ -8,6 +8,7 @@
 import type { PoolSoftLabels } from '../pool-stream';
 import type { ProgressWriter } from '../../progress';
 import type { EncodedRows } from '../../student';
+import type { RunProgressListener } from '../run-progress';
 
 export const TEACHER_DIR = 'teacher';
 export const SOFT_LABEL_CACHE_FILE = 'soft-labels.cache';
@@ -71,4 +72,5 @@ export interface SoftTargets {
 export interface TeacherStepOptions {
   progress: ProgressWriter | false;
   signal?: AbortSignal;
+  onProgress?: RunProgressListener;
 }
