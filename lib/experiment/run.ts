@@ -36,8 +36,8 @@ import type { RunProgressListener } from '../pipeline/run-progress';
 import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
 import { writeFileAtomic } from '../util/files';
-import { layoutBarChart, renderRgba, renderSvg } from './chart';
-import { encodePng } from './png';
+import { layoutBarChart, renderSvg } from './chart';
+import { CHART_FONT_ENV, renderChartPng } from './render-png';
 
 export type ExperimentSetting = 'alone' | 'distilled' | 'distilled+pool' | 'teacher';
 export const STUDENT_SETTINGS: readonly Exclude<ExperimentSetting, 'teacher'>[] = ['alone', 'distilled', 'distilled+pool'];
@@ -355,8 +355,16 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
     ordered.filter((r) => r.setting !== 'teacher' || r.model === 'teacher').map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
     { title: 'eval accuracy', series: (['alone', 'distilled', 'distilled+pool', 'teacher'] as const).map((name) => ({ name, color: colors[name] })) },
   );
-  writeFileAtomic(files.svg, renderSvg(layout));
-  writeFileAtomic(files.png, encodePng(layout.width, layout.height, renderRgba(layout)));
+  const svg = renderSvg(layout);
+  writeFileAtomic(files.svg, svg);
+  const chart = renderChartPng(svg);
+  writeFileAtomic(files.png, chart.png);
+  if (!chart.textRendered) {
+    log(
+      `experiment: ${files.png} has no text: no font was found to draw it (install fonts-dejavu-core, ` +
+        `or set ${CHART_FONT_ENV}=/path/to/font.ttf); ${files.svg} and ${files.markdown} are complete`,
+    );
+  }
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
