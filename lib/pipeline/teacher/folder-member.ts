@@ -7,7 +7,7 @@
  *
  * The use this was made for is a second round of teaching: students distilled with the
  * pool are as good as their teacher or better, so several of them (other seeds, other
- * embeddings) together make a stronger teacher for the next run (README, "The teacher's
+ * embeddings) together make a stronger teacher for the next run (docs/results.md, "The teacher's
  * accuracy").
  *
  * A member's "logits" are its log-probabilities. The ensemble averages log_softmax, and
