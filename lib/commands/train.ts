@@ -17,9 +17,13 @@ Reads config.ini (see examples/config.ini for every key), then:
   1. reads the class ids, the train and eval files (a bad row is an error naming
      its line) and the vocab ([data] vocab; when that file does not exist it is
      built from train + unlabeled and written there);
-  2. teacher: only [teacher] kind = none in this version (students alone);
-  3. trains each student of [model] students, keeps its best epoch on the eval
-     file and saves it as a model folder.
+  2. teacher ([teacher] kind): none (the students train alone), native (a
+     transformer fine-tuned here, reused when its settings and data are
+     unchanged) or onnx (a model exported elsewhere), with [teacher] ensemble
+     members averaged in; it scores the train rows and, with [distill]
+     use_unlabeled, the pool, into a resumable soft-label cache;
+  3. trains each student of [model] students (distilled per [distill]), keeps
+     its best epoch on the eval file and saves it as a model folder.
 uniqid names the run: absent -> "default"; '\${time}' (quoted) -> today as
 YYYYMMDD; anything else as given. Everything goes under <model.dir>/<uniqid>/:
 one folder per student, config.resolved.json, run.log and run.json (per-epoch

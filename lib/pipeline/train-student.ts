@@ -9,7 +9,7 @@ import * as path from 'path';
 
 import type { Config, StudentKind } from '../config';
 import { argmaxRows } from '../metrics';
-import { formatCount, formatDuration, type ProgressWriter } from '../progress';
+import { formatCount, formatDuration, formatScore, type ProgressWriter } from '../progress';
 import { Classifier } from '../classifier';
 import { saveModelFolder } from '../model-folder';
 import { NativeStudent, type EpochReport, type GruSpec, type StudentTrainOptions, type TextCnnSpec, type TrainHooks, type TrainReport } from '../student';
@@ -74,8 +74,6 @@ export interface StudentStepOptions {
   /** Pool texts per streamed part (tests); default POOL_PART_ROWS. */
   poolPartRows?: number;
 }
-
-const fmt4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
 
 export async function trainStudentStep(
   config: Config,
@@ -150,9 +148,9 @@ export async function trainStudentStep(
     progress: options.progress,
     signal: options.signal,
     onProgress: options.onProgress,
-    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`,
+    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${formatScore(e.evalAccuracy)}`}`,
     logEpoch: (e) => {
-      const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;
+      const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} loss ${formatScore(e.evalLoss)}`;
       log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
     },
   });
@@ -165,7 +163,7 @@ export async function trainStudentStep(
   const best = report.bestEpoch > 0 ? report.epochs.find((e) => e.epoch === report.bestEpoch) : undefined;
   log.info(
     `${kind}: trained in ${formatDuration(seconds)} (${formatCount(report.examplesPerSecond)} examples/s); ` +
-      (best ? `best epoch ${best.epoch} (eval accuracy ${fmt4(best.evalAccuracy)}, macro-F1 ${fmt4(best.evalMacroF1)}) kept` : 'no eval set: last epoch kept'),
+      (best ? `best epoch ${best.epoch} (eval accuracy ${formatScore(best.evalAccuracy)}, macro-F1 ${formatScore(best.evalMacroF1)}) kept` : 'no eval set: last epoch kept'),
   );
 
   const dir = path.join(runFolder, kind);
@@ -216,7 +214,7 @@ export async function trainStudentStep(
   // One row's worth of difference can come from a float tie; more means a mismatch.
   const oneRow = 1 / Math.max(1, data.eval.texts.length);
   if (best?.evalAccuracy !== undefined && Math.abs(reloaded - best.evalAccuracy) > 1.5 * oneRow) {
-    log.info(`warning: ${kind}: the saved model scores ${reloaded.toFixed(4)} on eval, training measured ${fmt4(best.evalAccuracy)}; ` +
+    log.info(`warning: ${kind}: the saved model scores ${reloaded.toFixed(4)} on eval, training measured ${formatScore(best.evalAccuracy)}; ` +
       'prediction does not reproduce training (tokenisation or weights differ)');
   }
 

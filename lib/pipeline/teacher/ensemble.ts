@@ -29,7 +29,7 @@ import * as path from 'path';
 
 import { type Config, type StudentKind } from '../../config';
 import { argmaxRows, classificationReport } from '../../metrics';
-import { formatCount, formatDuration } from '../../progress';
+import { formatCount, formatDuration, formatScore } from '../../progress';
 import { loadStudentFromFolder, saveModelFolder } from '../../model-folder';
 import { NativeStudent, type StudentTrainOptions } from '../../student';
 import { fileSha256, sha256Hex } from '../../util/files';
@@ -126,8 +126,6 @@ function readMemberTraining(dir: string): { fingerprint: string; bestEpoch: numb
   }
 }
 
-const fmt4 = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(4));
-
 /** Trains (or reuses) one member into <teacher>/members/<name>/. */
 async function memberStep(
   config: Config,
@@ -198,7 +196,7 @@ async function memberStep(
     logEpoch: (e) =>
       log.info(
         `teacher member ${member.name} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ` +
-          `eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
+          `eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
       ),
   });
   const report = await model.train(data.trainRows, data.evalRows, trainOptions, hooks);
@@ -333,14 +331,14 @@ export async function ensembleTeacherStep(
       const r = classificationReport(data.eval.labels, argmaxRows(l, C), data.classIds.labels);
       m.identity.evalAccuracy = r.accuracy;
       m.identity.evalMacroF1 = r.macroF1;
-      log.info(`teacher member ${m.identity.name}: eval accuracy ${fmt4(r.accuracy)} macro-F1 ${fmt4(r.macroF1)}`);
+      log.info(`teacher member ${m.identity.name}: eval accuracy ${formatScore(r.accuracy)} macro-F1 ${formatScore(r.macroF1)}`);
     }
     const r = classificationReport(data.eval.labels, argmaxRows(averageLogSoftmax(parts, C), C), data.classIds.labels);
     evalAccuracy = r.accuracy;
     evalMacroF1 = r.macroF1;
     log.info(
-      `teacher: ensemble of ${scoring.length}: eval accuracy ${fmt4(r.accuracy)} macro-F1 ${fmt4(r.macroF1)} on ${formatCount(r.n)} rows ` +
-        `(best member ${fmt4(Math.max(...scoring.map((m) => m.identity.evalAccuracy ?? 0)))}; scored in ${formatDuration((Date.now() - started) / 1000)})`,
+      `teacher: ensemble of ${scoring.length}: eval accuracy ${formatScore(r.accuracy)} macro-F1 ${formatScore(r.macroF1)} on ${formatCount(r.n)} rows ` +
+        `(best member ${formatScore(Math.max(...scoring.map((m) => m.identity.evalAccuracy ?? 0)))}; scored in ${formatDuration((Date.now() - started) / 1000)})`,
     );
   }
 

@@ -60,11 +60,12 @@ const IMPLEMENTED_TEACHERS: ReadonlySet<string> = new Set(['none', 'native', 'on
 export function checkTeacherSupported(config: Config): void {
   const t = config.teacher;
   if (!IMPLEMENTED_TEACHERS.has(t.kind)) {
+    // experiment/run.ts recognises "is not implemented yet" and reports the setting as unavailable.
     throw configProblem(
       config,
       'teacher',
       'kind',
-      `= ${t.kind} is not implemented in this version; set kind = native (a transformer trained here) or kind = none`,
+      `= ${t.kind} is not implemented yet; set kind = native (a transformer trained here) or kind = none`,
     );
   }
   if (t.kind === 'onnx') {

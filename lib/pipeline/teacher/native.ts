@@ -13,7 +13,7 @@ import * as path from 'path';
 
 import { configProblem, type Config } from '../../config';
 import { loadStudentFromFolder, saveModelFolder } from '../../model-folder';
-import { formatCount, formatDuration } from '../../progress';
+import { formatCount, formatDuration, formatScore } from '../../progress';
 import { NativeStudent } from '../../student';
 import { Tokenizer } from '../../tokenizer';
 import { fileSha256 } from '../../util/files';
@@ -25,8 +25,6 @@ import { pretrainRecord, pretrainStep } from '../pretrain';
 import type { RunLog } from '../run-log';
 import { encodeForTeacher, singleModelTeacher, teacherSpec, teacherTrainOptions } from './spec';
 import { TEACHER_DIR, type Teacher, type TeacherIdentity, type TeacherStepOptions } from './types';
-
-const fmt4 = (x: number | undefined | null) => (x === undefined || x === null ? '-' : x.toFixed(4));
 
 /** Step 2 for kind = native: fine-tunes (or reuses) the transformer in <run>/teacher/. */
 export async function nativeTeacherStep(
@@ -87,7 +85,7 @@ export async function nativeTeacherStep(
       parameters: student.parameterCount,
     };
     log.record.teacher = { ...identity, evalMacroF1: reusable.evalMacroF1, evalRows: data.eval.texts.length };
-    log.info(`teacher: reusing ${dir} (same [teacher] settings and data as when it was trained; eval accuracy ${fmt4(identity.evalAccuracy)})`);
+    log.info(`teacher: reusing ${dir} (same [teacher] settings and data as when it was trained; eval accuracy ${formatScore(identity.evalAccuracy)})`);
     return singleModelTeacher(identity, student, tokenizer, maxLength);
   }
 
@@ -138,14 +136,14 @@ export async function nativeTeacherStep(
     logEpoch: (e) =>
       log.info(
         `teacher epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s, ` +
-          `eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
+          `eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
       ),
   });
   const report = await model.train({ ...trainRows, labels: data.train.labels }, { ...evalRows, labels: data.eval.labels }, trainOptions, hooks);
   if (report.cancelled) throw new Error(`teacher: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
   const best = report.epochs.find((e) => e.epoch === report.bestEpoch);
   const evalAccuracy = best?.evalAccuracy ?? null;
-  log.info(`teacher: trained in ${formatDuration((Date.now() - started) / 1000)}; best epoch ${report.bestEpoch} (eval accuracy ${fmt4(evalAccuracy)}) kept`);
+  log.info(`teacher: trained in ${formatDuration((Date.now() - started) / 1000)}; best epoch ${report.bestEpoch} (eval accuracy ${formatScore(evalAccuracy)}) kept`);
 
   // saveModelFolder replaces the folder: keep the ensemble members (ensemble.ts) saved inside it.
   const members = path.join(dir, 'members');
