@@ -13,7 +13,8 @@
  */
 import * as fs from 'fs';
 
-import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
+import type * as ResvgModule from '@resvg/resvg-js';
+import type { ResvgRenderOptions } from '@resvg/resvg-js';
 
 export const CHART_FONT_ENV = 'MODEL_DISTILL_CHART_FONT';
 
@@ -53,6 +54,10 @@ export interface ChartPng {
 
 /** Renders an SVG (experiment.svg) to PNG at `scale` (default 2) with a real font. */
 export function renderChartPng(svg: string, options: { scale?: number; env?: NodeJS.ProcessEnv } = {}): ChartPng {
+  // Loaded here, not at the top: `require('model-distill')` must not load resvg's native binary
+  // (the package test checks that only the addon is loaded); only an experiment draws charts.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Resvg } = require('@resvg/resvg-js') as typeof ResvgModule;
   const font = findChartFont(options.env);
   const fontOptions: ResvgRenderOptions['font'] = {
     loadSystemFonts: true,
