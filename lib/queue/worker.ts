@@ -13,6 +13,8 @@
  *  - stop() (SIGTERM, Ctrl-C) abandons the chunks in progress between two
  *    predict calls and moves them back to the queue at once, then closes.
  */
+import * as os from 'os';
+
 import { Worker, WaitingError, type Job } from 'bullmq';
 
 import { Classifier } from '../classifier';
@@ -67,6 +69,8 @@ export class QueueWorker {
     const lockMs = this.options.lockMs ?? DEFAULT_LOCK_MS;
     this.worker = new Worker<QueueJob>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: redisOptions(queue),
+      // Shown by queue.getWorkers() and stored on each job it takes (job.processedBy): which machine and process.
+      name: workerName(),
       concurrency,
       lockDuration: lockMs,
       stalledInterval: lockMs,
@@ -186,4 +190,9 @@ export class QueueWorker {
     }
     return loading;
   }
+}
+
+/** `<host>:<pid>`: names this worker in Redis (CLIENT LIST, job.processedBy). */
+export function workerName(pid = process.pid): string {
+  return `${os.hostname()}:${pid}`;
 }
