@@ -15,6 +15,7 @@ import { once } from 'events';
 import * as fs from 'fs';
 
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from './args';
+import { withInterruptSignal } from './interrupt';
 import { readLineBatches, type LineStats } from '../line-batches';
 import { makeFormatter } from '../predict-format';
 
@@ -158,7 +159,6 @@ async function predictWithQueue(
   const queue = parseQueueUrl(queueUrl, '--queue');
   const C = readModelFolder(modelDir).labels.length;
   if (topK !== undefined && topK > C) throw new UsageError(`Expected at most ${C} (the model's classes) for --top-k but received ${topK}`);
-  const { withInterruptSignal } = require('./interrupt') as typeof import('./interrupt');
   const report = await withInterruptSignal((signal) =>
     predictOnQueue({
       queue,

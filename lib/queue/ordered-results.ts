@@ -20,7 +20,7 @@
  */
 import { Job, Queue, QueueEvents } from 'bullmq';
 
-import { formatCount, Progress, type ProgressWriter } from '../progress';
+import { Progress, type ProgressWriter } from '../progress';
 import type { LineChunk } from './chunks';
 import { checkReachable, redisOptions, type QueueUrl } from './connection';
 import { jobId, QUEUE_NAME, type QueueJob } from './jobs';

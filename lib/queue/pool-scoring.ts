@@ -16,14 +16,13 @@ import { createHash } from 'crypto';
 import type { Config } from '../config';
 import type { SoftLabelCache } from '../pipeline/soft-label-cache';
 import { textKey } from '../pipeline/soft-label-cache';
-import type { TeacherIdentity } from '../pipeline/teacher';
 import { formatCount, type ProgressWriter } from '../progress';
 import { readChunkLines, splitIntoLineChunks, type LineChunk } from './chunks';
 import { parseQueueUrl } from './connection';
 import type { ScorePoolJob, ScorePoolResult } from './jobs';
 import { runInOrder } from './ordered-results';
 import { poolChunkTexts } from './pool-texts';
-import { teacherRecipe } from './teacher-recipe';
+import { teacherRecipe, type TeacherFiles } from './teacher-recipe';
 
 /**
  * Pool lines per chunk. A teacher scores tens to hundreds of texts a second per
@@ -49,7 +48,7 @@ export interface PoolQueueOptions {
   chunkLines?: number;
 }
 
-export async function scorePoolOnQueue(config: Config, teacher: TeacherIdentity, cache: SoftLabelCache, options: PoolQueueOptions): Promise<PoolQueueReport> {
+export async function scorePoolOnQueue(config: Config, teacher: TeacherFiles, cache: SoftLabelCache, options: PoolQueueOptions): Promise<PoolQueueReport> {
   const queueText = config.distill.queue;
   const pool = config.data.unlabeled;
   if (queueText === null || pool === null) throw new Error('scorePoolOnQueue: [distill] queue and [data] unlabeled must be set');

@@ -25,7 +25,8 @@ import { readChunkLines } from './chunks';
 import { redisOptions, checkReachable, type QueueUrl } from './connection';
 import { QUEUE_NAME, type PredictJob, type PredictResult, type QueueJob, type ScorePoolJob, type ScorePoolResult } from './jobs';
 import { poolChunkTexts } from './pool-texts';
-import { loadTeacherRecipe, type LoadedTeacher, type TeacherRecipe } from './teacher-recipe';
+import { loadTeacherRecipe, type LoadedTeacher } from './teacher-loader';
+import type { TeacherRecipe } from './teacher-recipe';
 
 /** Texts per teacher call, as the local pipeline scores the pool (teacher.ts SCORE_BATCH). */
 const TEACHER_CALL_TEXTS = 256;
