@@ -157,15 +157,17 @@ export async function runInOrder<J extends QueueJob, R>(options: OrderedRunOptio
             options.log(`no worker is connected to ${url.display} yet; start some with: model-distill worker --queue ${url.display}`);
           }
         }
-        const job = await guard(`waiting for chunk ${j.chunk.index}`, Job.fromId<QueueJob, R>(queue, id));
+        // The state first, then the job: a job read before it completed would carry no result yet.
+        const state = await guard(`waiting for chunk ${j.chunk.index}`, queue.getJobState(id));
+        const job = state === 'unknown' ? undefined : await guard(`waiting for chunk ${j.chunk.index}`, Job.fromId<QueueJob, R>(queue, id));
         if (job === undefined) {
           throw new Error(
             `chunk ${j.chunk.index} (lines ${describeLines(j.chunk)}) is gone from the queue at ${url.display}: was Redis restarted without persistence, ` +
               'or the queue emptied by someone? Nothing was written; run the command again',
           );
         }
-        const state = await guard(`waiting for chunk ${j.chunk.index}`, job.getState());
         if (state === 'completed') {
+          if (job.returnvalue === null || job.returnvalue === undefined) throw new Error(`chunk ${j.chunk.index} is marked completed in the queue but holds no result`);
           markFinished(id);
           await options.onResult(j, job.returnvalue);
           await guard('removing a finished chunk', job.remove());
