@@ -245,6 +245,15 @@ describe('train with [distill] queue (real redis-server)', function () {
       const again = ok(runCli(['train', queued]), 'queue train again').stdout.trim();
       assert.equal(record(again).poolQueue?.enqueued, 0);
       assert.ok(poolLogits(again).equals(poolLogits(localRun)));
+      // [distill] unlabeled_limit: the workers score only the first texts, the same rows as the local run's first ones.
+      const limited = writeConfigIni(
+        path.join(tmp, 'pool-limit'),
+        tinyConfigText(TINY_REVIEWS, 'textcnn', [...extra([`queue = ${redis.url}`]), 'unlabeled_limit = 100'], { epochs: 1, gru: false }),
+      );
+      const limitedRun = ok(runCli(['train', limited]), 'queue train with unlabeled_limit').stdout.trim();
+      assert.equal(record(limitedRun).poolQueue?.scored, 100);
+      assert.ok(poolLogits(limitedRun).equals(poolLogits(localRun).subarray(0, poolLogits(limitedRun).length)), 'limited pool logits are not the first rows');
+      assert.equal(poolLogits(limitedRun).length, poolLogits(localRun).length * (100 / 240));
       // A bad --queue fails before anything is trained.
       fails(runCli(['train', local, '--queue', 'redis:/x']), 'train --queue', /for --queue but received "redis:\/x"/);
     } finally {

@@ -51,7 +51,7 @@ Example:
     { name: 'top-k', type: 'positive-int', valueName: 'K', description: 'print the K most likely labels instead of the best one' },
     { name: 'format', type: 'string', valueName: 'FORMAT', description: 'tsv or jsonl', defaultText: 'tsv' },
     { name: 'batch-size', type: 'positive-int', valueName: 'N', description: 'lines predicted together', defaultText: String(DEFAULT_BATCH) },
-    { name: 'threads', type: 'non-negative-int', valueName: 'N', description: 'worker threads, 0 = all cores', defaultText: '0' },
+    { name: 'threads', type: 'non-negative-int', valueName: 'N', description: 'worker threads, 0 = all cores (with --queue: set on each worker instead)', defaultText: '0' },
     { name: 'input', type: 'string', valueName: 'FILE', description: 'read the texts from FILE instead of stdin' },
     { name: 'output', type: 'string', valueName: 'FILE', description: 'write the labels to FILE (atomically) instead of stdout' },
     { name: 'queue', type: 'string', valueName: 'URL', description: 'predict on model-distill workers through the BullMQ queue at redis://HOST:PORT (needs --input and --output)' },
