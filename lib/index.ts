@@ -26,7 +26,7 @@ export type { Checkpoint, CheckpointImportOptions } from './pipeline/checkpoint-
 export type { TransformerSpec } from './student';
 // The training API (what the commands do, as functions): train, pretrain, experiment, and the wrong-label tools.
 export { train, pretrain, experiment, detectWrongLabels, cleanLabels } from './training';
-export type { RunOptions, ExperimentRunOptions, PretrainResult } from './training';
+export type { RunOptions, TrainRunOptions, ExperimentRunOptions, PretrainResult } from './training';
 export type { RunProgressEvent, RunProgressListener } from './pipeline/run-progress';
 export type { RunSummary } from './pipeline/train';
 export type { StudentResult } from './pipeline/train-student';

@@ -33,6 +33,11 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+export interface TrainRunOptions extends RunOptions {
+  /** redis://HOST:PORT: score the pool on `model-distill worker`s through this queue (overrides [distill] queue). */
+  queue?: string;
+}
+
 export interface ExperimentRunOptions extends RunOptions {
   /** An extra labelled file (text<TAB>label) every model is scored on; default [data] test. */
   data?: string;
@@ -45,9 +50,12 @@ export type PretrainResult = PretrainSummary & { runDir: string };
  * `model-distill train`: the teacher, its soft labels and every student of the config, into
  * <model.dir>/<uniqid>/. Resolves with each student's folder, scores and per-epoch reports.
  */
-export async function train(configPath: string, uniqid?: string, options: RunOptions = {}): Promise<RunSummary> {
+export async function train(configPath: string, uniqid?: string, options: TrainRunOptions = {}): Promise<RunSummary> {
   checkRunArguments('train', configPath, uniqid, options);
-  return trainFromConfig(configPath, uniqid, { ...runOptions(options) });
+  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.length === 0)) {
+    throw new TypeError(`train: expected a non-empty string for options.queue but received ${describe(options.queue)}`);
+  }
+  return trainFromConfig(configPath, uniqid, { ...runOptions(options), queue: options.queue });
 }
 
 /** `model-distill pretrain`: masked-LM pre-training of the native teacher (resumable). */

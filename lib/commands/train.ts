@@ -5,13 +5,13 @@
  * plain lines otherwise); stdout gets one line, the run folder, so scripts can
  * capture it.
  */
-import type { CommandSpec, ParsedArgs } from './args';
+import { flagString, type CommandSpec, type ParsedArgs } from './args';
 import { withInterruptSignal } from './interrupt';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'train the students a config describes into <model.dir>/<uniqid>/',
-  usage: 'train config.ini [uniqid]',
+  usage: 'train config.ini [uniqid] [--queue redis://HOST:PORT]',
   details: `
 Reads config.ini (see examples/config.ini for every key), then:
   1. reads the class ids, the train and eval files (a bad row is an error naming
@@ -29,13 +29,16 @@ YYYYMMDD; anything else as given. Everything goes under <model.dir>/<uniqid>/:
 one folder per student, config.resolved.json, run.log and run.json (per-epoch
 metrics, timings, data counts, versions). Training the same uniqid again
 replaces its models. Prints the run folder on stdout.`,
-  flags: [],
+  flags: [{ name: 'queue', type: 'string', valueName: 'URL', description: 'score the pool on model-distill workers through this Redis queue (as [distill] queue; docs/scaling.md)' }],
   positionals: { min: 1, max: 2, names: 'config.ini [uniqid]' },
   run: runTrain,
 };
 
 async function runTrain(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
+  const queue = flagString(args, 'queue');
+  // A bad URL fails now, not after the teacher has trained.
+  if (queue !== undefined) (require('../queue/connection') as typeof import('../queue/connection')).parseQueueUrl(queue, '--queue');
   // Loaded here: `--help` must work where the addon cannot load.
   const { train } = require('../training') as typeof import('../training');
   await withInterruptSignal(async (signal) => {
@@ -43,6 +46,7 @@ async function runTrain(args: ParsedArgs): Promise<number> {
       log: (line) => process.stderr.write(`${line}\n`),
       progress: process.stderr,
       signal,
+      queue,
     });
     process.stdout.write(`${summary.runDir}\n`);
   });

@@ -44,6 +44,8 @@ export interface TrainFromConfigOptions {
   onProgress?: RunProgressListener;
   /** "Today" for a `${time}` uniqid (tests). */
   now?: Date;
+  /** `train --queue`: score the pool on workers through this Redis URL (overrides [distill] queue). */
+  queue?: string;
   /**
    * Where the teacher (<folder>/teacher/) and its soft-label cache live; default the run
    * folder. `experiment` points every distilled setting at the user's run folder, so the
@@ -63,6 +65,7 @@ export interface RunSummary {
 
 export async function trainFromConfig(configPath: string, uniqidArg?: string, options: TrainFromConfigOptions = {}): Promise<RunSummary> {
   const config = loadConfig(configPath);
+  if (options.queue !== undefined) config.distill.queue = options.queue;
   const uniqid = resolveUniqid(uniqidArg, options.now);
   // Before anything is written: a config this version cannot run fails now.
   checkTeacherSupported(config);

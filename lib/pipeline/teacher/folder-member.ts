@@ -24,7 +24,7 @@ import { fileSha256 } from '../../util/files';
 import type { TeacherMemberIdentity } from './types';
 
 /** log of the smallest positive float32 (denormal): where a probability of 0 lands. */
-const LOG_TINY = Math.log(1.4e-45);
+export const LOG_TINY = Math.log(1.4e-45);
 
 export interface FolderMember {
   identity: TeacherMemberIdentity;

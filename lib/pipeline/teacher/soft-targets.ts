@@ -95,6 +95,13 @@ export async function softTargetsStep(
 
     let pool: SoftTargets['pool'] = null;
     if (config.distill.use_unlabeled && config.data.unlabeled !== null) {
+      if (config.distill.queue !== null) {
+        // Scale-out (lib/queue/): workers score the chunks not yet cached; the pass below then reads them all from the cache.
+        // Lazy: BullMQ and ioredis load only for runs that use the queue.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { scorePoolOnQueue } = require('../../queue/pool-scoring') as typeof import('../../queue/pool-scoring');
+        log.record.poolQueue = await scorePoolOnQueue(config, teacher.identity, cache, { log: (line) => log.info(line), progress: options.progress, signal: options.signal });
+      }
       const limit = config.distill.unlabeled_limit;
       const counts = { texts: 0, fromCache: 0, scored: 0 };
       const stats = newPoolStats();
