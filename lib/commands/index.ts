@@ -15,6 +15,7 @@ import { detectWrongLabelsCommand } from './detect-wrong-labels';
 import { cleanLabelsCommand } from './clean-labels';
 import { exportCommand } from './export';
 import { experimentCommand } from './experiment';
+import { serveCommand } from './serve';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
@@ -27,4 +28,5 @@ export const commands: CommandSpec[] = [
   cleanLabelsCommand,
   exportCommand,
   experimentCommand,
+  serveCommand,
 ];
