@@ -6,6 +6,7 @@
  *   a. serve           model-distill serve, micro-batching on (the default)
  *   b. bare            fastify, the same route answering a constant: the HTTP ceiling
  *   c. onnx            fastify + onnxruntime-node on the model's ONNX export, one run() per request
+ *                      (1 intra-op thread: on a small shared machine its spinning pool of 2 was far slower)
  *   d. serve-unbatched model-distill serve --no-batching: one native call per request
  * For each: requests/s, texts/s, p50 and p99 latency at concurrency 1, 16 and 256 with 1-text
  * and 32-text requests (bodies rotate over real texts).
@@ -41,7 +42,7 @@ interface Target {
 const TARGETS: Target[] = [
   { key: 'serve', what: 'model-distill serve (micro-batching)', args: (dir) => [path.join(repoRoot, 'lib', 'cli.ts'), 'serve', '--model-dir', `bench=${dir}`, '--port', '0', '--max-texts', '64'] },
   { key: 'bare', what: 'bare fastify route (constant)', args: () => [path.join(repoRoot, 'bench', 'serve-targets.ts'), 'bare', '0'] },
-  { key: 'onnx', what: 'fastify + onnxruntime-node per request', args: (dir) => [path.join(repoRoot, 'bench', 'serve-targets.ts'), 'onnx', '0', dir, '0'] },
+  { key: 'onnx', what: 'fastify + onnxruntime-node per request', args: (dir) => [path.join(repoRoot, 'bench', 'serve-targets.ts'), 'onnx', '0', dir, '1'] },
   { key: 'serve-unbatched', what: 'model-distill serve --no-batching', args: (dir) => [path.join(repoRoot, 'lib', 'cli.ts'), 'serve', '--model-dir', `bench=${dir}`, '--port', '0', '--no-batching', '--max-texts', '64'] },
 ];
 
