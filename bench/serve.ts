@@ -9,7 +9,8 @@
  *                      (1 intra-op thread: on a small shared machine its spinning pool of 2 was far slower)
  *   d. serve-unbatched model-distill serve --no-batching: one native call per request
  * For each: requests/s, texts/s, p50 and p99 latency at concurrency 1, 16 and 256 with 1-text
- * and 32-text requests (bodies rotate over real texts).
+ * and 32-text requests (bodies rotate over real texts). All four run throughout; each cell
+ * measures them one after the other (1 s warm-up, then the timed run).
  *
  * The model is a TextCNN of the predict suite's size (embedding 128, windows 3/4/5, 128 filters,
  * max length 128) over a vocab built from the data's train.tsv, with its initial weights: speed
@@ -78,14 +79,19 @@ export const suite: Suite = {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const autocannon = require('autocannon') as Autocannon;
       const rows: Record<string, Cell>[] = [];
-      for (const target of TARGETS) {
-        const server = await startTarget(target, modelDir);
-        try {
-          log(`  ${target.key}: ${server.url}`);
-          for (const n of TEXTS_PER_REQUEST) {
-            const requests = bodies(texts, n, 64).map((body) => ({ method: 'POST', path: '/v1/predict', headers: { 'content-type': 'application/json' }, body }));
-            for (const connections of CONCURRENCY) {
-              const options = { url: server.url, connections, pipelining: 1, requests, timeout: 10 };
+      // Every server runs for the whole suite, and each cell measures them back to back, so
+      // the four see nearly the same background load (this machine is shared and noisy).
+      const servers: { target: Target; child: ChildProcess; url: string }[] = [];
+      try {
+        for (const target of TARGETS) {
+          servers.push({ target, ...(await startTarget(target, modelDir)) });
+          log(`  ${target.key}: ${servers[servers.length - 1].url}`);
+        }
+        for (const n of TEXTS_PER_REQUEST) {
+          const requests = bodies(texts, n, 64).map((body) => ({ method: 'POST', path: '/v1/predict', headers: { 'content-type': 'application/json' }, body }));
+          for (const connections of CONCURRENCY) {
+            for (const { target, url } of servers) {
+              const options = { url, connections, pipelining: 1, requests, timeout: 10 };
               await autocannon({ ...options, duration: warmupSeconds });
               const r = await autocannon({ ...options, duration: seconds });
               const failed = r.non2xx + r.errors + r.timeouts;
@@ -100,13 +106,15 @@ export const suite: Suite = {
                 'p99 ms': r.latency.p99,
                 failed,
               });
-              log(`    ${n} text(s), c=${connections}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms${failed ? `, ${failed} failed` : ''}`);
+              log(`    ${target.key}, ${n} text(s), c=${connections}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms${failed ? `, ${failed} failed` : ''}`);
             }
           }
-        } finally {
-          await stopTarget(server.child);
         }
+      } finally {
+        for (const { child } of servers) await stopTarget(child);
       }
+      // Rows grouped by server, as the table reads best.
+      rows.sort((a, b) => TARGETS.findIndex((t) => t.key === a.server) - TARGETS.findIndex((t) => t.key === b.server));
       return {
         columns: ['key', 'server', 'texts/request', 'concurrency', 'requests/s', 'texts/s', 'p50 ms', 'p99 ms', 'failed'],
         rows,

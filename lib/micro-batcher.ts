@@ -15,8 +15,9 @@
  *    milliseconds, so a delay under 1,000 µs means "at the end of this event-loop turn"
  *    (setImmediate): every call made in the same turn (e.g. all requests parsed from one read of
  *    the sockets) still travels together, at no added latency;
- *  - while maxInFlight batches run, the queue keeps filling and leaves when one returns. Under
- *    load batches therefore grow by themselves (up to maxBatch), without a longer delay.
+ *  - while maxInFlight batches run, the queue keeps filling and leaves when one returns (before
+ *    that batch's callers are answered, so the model works while they build their replies).
+ *    Under load batches therefore grow by themselves (up to maxBatch), without a longer delay.
  *
  * Exactness: the model scores each text on its own (no state is shared between the rows of a
  * batch), so every caller receives exactly the probabilities an unbatched call returns; the
@@ -124,9 +125,13 @@ export class MicroBatcher {
     if (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) this.armTimer(this.remainingDelayMicros());
   }
 
-  /** The timer's turn: start every batch that is due (full, or its oldest text waited long enough) while there is room. */
   private onTimer(): void {
     this.timer = undefined;
+    this.dispatchDue();
+  }
+
+  /** Starts every batch that is due (full, or its oldest text waited long enough) while there is room; arms the timer for the rest. */
+  private dispatchDue(): void {
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
       const remaining = this.remainingDelayMicros();
       if (this.queuedTexts < this.options.maxBatch && remaining > 0) {
@@ -179,6 +184,9 @@ export class MicroBatcher {
     running.then(
       (probabilities) => {
         this.inFlight--;
+        // The texts that queued while this batch ran leave now, BEFORE its callers are answered:
+        // the model then works on the next batch while this one's callers build their replies.
+        this.dispatchDue();
         const C = this.numClasses;
         let row = 0;
         for (const call of batch) {
@@ -186,12 +194,11 @@ export class MicroBatcher {
           call.resolve(batch.length === 1 ? probabilities : probabilities.subarray(row * C, (row + call.texts.length) * C));
           row += call.texts.length;
         }
-        this.pump();
       },
       (err: unknown) => {
         this.inFlight--;
+        this.dispatchDue();
         for (const call of batch) call.reject(err);
-        this.pump();
       },
     );
   }

@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { FastifyInstance } from 'fastify';
 
 import { Admission } from './admission';
 import { buildApp } from './app';
@@ -17,7 +18,6 @@ import type { ServerContext } from './context';
 import { ServerMetrics } from './metrics';
 import { ModelSlot, type ReloadReport } from './model-slot';
 import type { ServeOptions } from './options';
-import type { FastifyInstance } from 'fastify';
 
 export interface RunningServer {
   app: FastifyInstance;
