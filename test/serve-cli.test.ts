@@ -118,4 +118,15 @@ describe('model-distill serve (CLI, signals, workers)', function () {
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /no run "nosuchrun"/);
   });
+
+  it('a model that does not load: exit 1 naming it, also with --workers (no restart loop)', () => {
+    const nowhere = path.join(tmp, 'no-model');
+    const single = runCli(['serve', '--model-dir', nowhere, '--port', '0']);
+    assert.equal(single.status, 1);
+    assert.match(single.stderr, /no-model/);
+    const workers = runCli(['serve', '--model-dir', nowhere, '--port', '0', '--workers', '2']);
+    assert.equal(workers.status, 1, workers.stderr);
+    assert.match(workers.stderr, /could not start: .*no-model/);
+    assert.match(workers.stderr, /before it served; stopping/);
+  });
 });

@@ -78,12 +78,17 @@ async function runServe(args: ParsedArgs): Promise<number> {
   const { installSignals, startServer } = require('../serve/server') as typeof import('../serve/server');
   if (workers > 1 && cluster.isPrimary) {
     const { runPrimary } = require('../serve/cluster') as typeof import('../serve/cluster');
-    await runPrimary(workers, log);
-    return 0;
+    return runPrimary(workers, log);
   }
   if (cluster.isWorker) {
     const { runWorker } = require('../serve/cluster') as typeof import('../serve/cluster');
-    await runWorker(options, log);
+    try {
+      await runWorker(options, log);
+    } catch (err) {
+      // The IPC channel would keep a failed worker alive: report and leave (the primary stops).
+      log(`could not start: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
   } else {
     const server = await startServer(options);
     installSignals(server, log);

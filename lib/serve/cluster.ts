@@ -27,13 +27,18 @@ function isMessage(value: unknown): value is Message {
   return typeof value === 'object' && value !== null && typeof (value as { md?: unknown }).md === 'string';
 }
 
-/** The primary: forks `workers` servers and runs until a signal stops them. */
-export function runPrimary(workers: number, log: (line: string) => void): Promise<void> {
+/**
+ * The primary: forks `workers` servers and runs until a signal stops them (resolves 0), or until
+ * a worker dies before it ever listened (a model that does not load: resolves 1, no restart loop).
+ */
+export function runPrimary(workers: number, log: (line: string) => void): Promise<number> {
   const aggregator = new AggregatorRegistry();
   let shuttingDown = false;
   let nextId = 0;
   const pendingReloads = new Map<number, { left: number; reports: ReloadReport[]; done: (r: ReloadReport[]) => void }>();
   let listening = 0;
+  const listened = new Set<number>();
+  let failed: ((code: number) => void) | undefined;
 
   const reloadEveryWorker = (): Promise<ReloadReport[]> =>
     new Promise((resolve) => {
@@ -48,6 +53,7 @@ export function runPrimary(workers: number, log: (line: string) => void): Promis
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
       if (!isMessage(message)) return;
+      if (message.md === 'listening') listened.add(worker.id);
       if (message.md === 'listening' && ++listening === workers) log(`serving on ${message.url} with ${workers} workers (primary pid ${process.pid})`);
       if (message.md === 'reloaded-local') {
         const pending = pendingReloads.get(message.id);
@@ -71,6 +77,11 @@ export function runPrimary(workers: number, log: (line: string) => void): Promis
 
   cluster.on('exit', (worker, code, signal) => {
     if (shuttingDown) return;
+    if (!listened.has(worker.id)) {
+      log(`worker ${worker.id} exited (${signal ?? `code ${code}`}) before it served; stopping`);
+      failed?.(1);
+      return;
+    }
     log(`worker ${worker.id} (pid ${worker.process.pid}) exited (${signal ?? `code ${code}`}); starting another`);
     setTimeout(fork, 1000);
   });
@@ -78,22 +89,26 @@ export function runPrimary(workers: number, log: (line: string) => void): Promis
   for (let i = 0; i < workers; i++) fork();
 
   return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
+    const stopAll = (code: number): void => {
       if (shuttingDown) return;
       shuttingDown = true;
-      log(`${signal}: draining ${workers} workers`);
-      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.process.exitCode === null && w.process.signalCode === null);
       let left = live.length;
-      if (left === 0) resolve();
+      if (left === 0) resolve(code);
       for (const w of live) {
         w.once('exit', () => {
           if (--left === 0) {
-            log('all workers drained; exiting');
-            resolve();
+            if (code === 0) log('all workers drained; exiting');
+            resolve(code);
           }
         });
         w.process.kill('SIGTERM');
       }
+    };
+    failed = stopAll;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (!shuttingDown) log(`${signal}: draining ${workers} workers`);
+      stopAll(0);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

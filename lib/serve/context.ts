@@ -6,7 +6,7 @@
 import { Admission, withTimeout } from './admission';
 import { HttpError, overLimit } from './errors';
 import type { ServerMetrics } from './metrics';
-import type { ModelSlot, ReloadReport } from './model-slot';
+import type { LoadedModel, ModelSlot, ReloadReport } from './model-slot';
 import type { ServeOptions } from './options';
 
 export interface ServerContext {
@@ -50,9 +50,10 @@ export async function predictTexts(ctx: ServerContext, slot: ModelSlot, texts: s
   ctx.admission.admit(n);
   // Take the model and start the call in one synchronous step: a reload swapping models in
   // between cannot close the model under this request (see model-slot.ts).
-  const model = slot.current;
+  let model: LoadedModel;
   let work: Promise<Float32Array>;
   try {
+    model = slot.current;
     work = model.classifier.predictProbabilities(texts);
   } catch (err) {
     ctx.admission.release(n);

@@ -19,10 +19,11 @@ export function registerV1Routes(app: FastifyInstance, ctx: ServerContext): void
     const body = request.body as PredictBody;
     const slot = findModel(ctx, body.model);
     checkTextLimits(ctx, body.texts, 'texts');
-    const { probabilities, labels, version } = await predictTexts(ctx, slot, body.texts);
-    if (body.topK !== undefined && body.topK > labels.length) {
-      throw badRequest(`Expected at most ${labels.length} (the model's classes) for topK but received ${body.topK}`);
+    const classes = slot.current.classifier.labels.length;
+    if (body.topK !== undefined && body.topK > classes) {
+      throw badRequest(`Expected at most ${classes} (the model's classes) for topK but received ${body.topK}`);
     }
+    const { probabilities, labels, version } = await predictTexts(ctx, slot, body.texts);
     reply.type('application/json; charset=utf-8');
     return predictReply(slot.name, version, labels, probabilities, body.texts.length, body.topK);
   });
