@@ -24,12 +24,18 @@
  * classifier tests check this bit for bit.
  */
 
+import * as os from 'os';
+
 export interface MicroBatchingOptions {
-  /** Most texts in one native call (default 256). */
+  /** Most texts in one native call (default 64). */
   maxBatch?: number;
   /** Longest a text waits for others to join its batch while the model is free, in µs (default 0 = end of the event-loop turn). */
   maxDelayMicros?: number;
-  /** Native calls running at once (default 1: the core's thread pool already uses every core for one call). */
+  /**
+   * Native calls running at once (default: the number of cores). The core splits a call into
+   * chunks of 256 texts, one per thread, so a batch of up to 256 runs on ONE thread: one batch
+   * in flight per core keeps every core busy.
+   */
   maxInFlight?: number;
   /** Called with the number of texts in each batch as it starts (for metrics). */
   onBatch?: (texts: number) => void;
@@ -53,7 +59,8 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-export const DEFAULT_MAX_BATCH = 256;
+/** Small enough that a few batches run side by side (one per core), large enough to amortise a native call. */
+export const DEFAULT_MAX_BATCH = 64;
 
 /** Checks and fills in the options; errors name the bad key and value. */
 export function resolveBatchingOptions(options: unknown): ResolvedBatchingOptions {
@@ -75,7 +82,7 @@ export function resolveBatchingOptions(options: unknown): ResolvedBatchingOption
   return {
     maxBatch: integer('maxBatch', DEFAULT_MAX_BATCH, 1),
     maxDelayMicros: integer('maxDelayMicros', 0, 0),
-    maxInFlight: integer('maxInFlight', 1, 1),
+    maxInFlight: integer('maxInFlight', os.availableParallelism(), 1),
     onBatch: o.onBatch,
   };
 }

@@ -35,7 +35,8 @@ Example:
     { name: 'port', type: 'non-negative-int', valueName: 'N', description: 'port (0 = any free one)', defaultText: '8080' },
     { name: 'workers', type: 'positive-int', valueName: 'N', description: 'server processes sharing the port (node:cluster)', defaultText: '1' },
     { name: 'threads', type: 'non-negative-int', valueName: 'N', description: 'native threads per prediction, 0 = all cores', defaultText: '0 (1 with --workers > 1)' },
-    { name: 'max-batch', type: 'positive-int', valueName: 'N', description: 'most texts per micro-batch', defaultText: '256' },
+    { name: 'max-batch', type: 'positive-int', valueName: 'N', description: 'most texts per micro-batch', defaultText: '64' },
+    { name: 'max-in-flight', type: 'positive-int', valueName: 'N', description: 'micro-batches running at once', defaultText: 'the number of cores' },
     { name: 'max-delay-us', type: 'non-negative-int', valueName: 'US', description: 'longest wait for a micro-batch to fill', defaultText: '0 (end of the event-loop turn)' },
     { name: 'no-batching', type: 'boolean', description: 'one native call per request (no micro-batching)' },
     { name: 'max-body-bytes', type: 'positive-int', valueName: 'N', description: 'largest request body (413 above)', defaultText: '1048576' },
@@ -64,7 +65,7 @@ async function runServe(args: ParsedArgs): Promise<number> {
     port: flagNumber(args, 'port') ?? 8080,
     // Several workers share the cores: one native thread each keeps them from oversubscribing.
     threads: flagNumber(args, 'threads') ?? (workers > 1 ? 1 : 0),
-    batching: flagBoolean(args, 'no-batching') ? null : { maxBatch: limit('max-batch') ?? 256, maxDelayMicros: limit('max-delay-us') ?? 0 },
+    batching: flagBoolean(args, 'no-batching') ? null : { maxBatch: limit('max-batch'), maxDelayMicros: limit('max-delay-us'), maxInFlight: limit('max-in-flight') },
     drainTimeoutMs: limit('drain-timeout-ms'),
     logRequests: flagBoolean(args, 'log-requests'),
     limits: {

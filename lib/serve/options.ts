@@ -48,7 +48,8 @@ export const DEFAULT_LIMITS: ServeLimits = {
   requestTimeoutMs: 10_000,
 };
 
-export const DEFAULT_BATCHING: MicroBatchingOptions = { maxBatch: 256, maxDelayMicros: 0 };
+/** The library's defaults (lib/micro-batcher.ts): batches of up to 64 texts, one in flight per core, no added delay. */
+export const DEFAULT_BATCHING: MicroBatchingOptions = {};
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
