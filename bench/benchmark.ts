@@ -14,6 +14,7 @@ const registry: Record<string, () => Promise<Suite>> = {
   'label-noise': async () => (await import('./label-noise')).suite,
   teacher: async () => (await import('./teacher')).suite,
   distributed: async () => (await import('./distributed')).suite,
+  serve: async () => (await import('./serve')).suite,
 };
 
 async function main(argv: string[]): Promise<number> {

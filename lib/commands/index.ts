@@ -16,6 +16,7 @@ import { cleanLabelsCommand } from './clean-labels';
 import { exportCommand } from './export';
 import { experimentCommand } from './experiment';
 import { workerCommand } from './worker';
+import { serveCommand } from './serve';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
@@ -29,4 +30,5 @@ export const commands: CommandSpec[] = [
   exportCommand,
   experimentCommand,
   workerCommand,
+  serveCommand,
 ];
