@@ -13,6 +13,8 @@ const registry: Record<string, () => Promise<Suite>> = {
   predict: async () => (await import('./predict')).suite,
   'label-noise': async () => (await import('./label-noise')).suite,
   teacher: async () => (await import('./teacher')).suite,
+  distributed: async () => (await import('./distributed')).suite,
+  serve: async () => (await import('./serve')).suite,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -13,6 +13,8 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 
+import { nativeInfo } from '../lib';
+
 export interface MachineInfo {
   cpuModel: string;
   cores: number;
@@ -48,9 +50,8 @@ export interface SuiteResult {
 export function machineInfo(): MachineInfo {
   let simdLevel = 'unknown (addon not loaded)';
   try {
-    // Lazy: a suite that needs no addon must still run where it cannot load.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    simdLevel = (require('../lib') as typeof import('../lib')).nativeInfo().simdLevel;
+    // nativeInfo() throws where the addon cannot load; a suite that needs no addon still runs.
+    simdLevel = nativeInfo().simdLevel;
   } catch {
     // keep the placeholder
   }

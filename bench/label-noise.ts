@@ -9,7 +9,7 @@
  * and the original train file and report each one's accuracy on shop10
  * eval.tsv.
  *
- * Targets (issue 6): precision >= 0.8, recall >= 0.7; the cleaned file recovers
+ * Targets: precision >= 0.8, recall >= 0.7; the cleaned file recovers
  * at least half of the eval accuracy the noise cost:
  *   recovered = (acc_cleaned - acc_noisy) / (acc_original - acc_noisy).
  * The trainings (noisy, cleaned, relabelled, original) use the same config and vocab, each file trained

@@ -15,7 +15,7 @@ import type { InferenceSession as NodeSession } from 'onnxruntime-node';
 import { readModelFolder } from '../lib/model-folder';
 import { exportOnnxBytes } from '../lib/onnx/export-student';
 import { Tokenizer } from '../lib/tokenizer';
-import type { PredictPeer } from './predict';
+import type { PredictPeer } from './predict-peer';
 
 type Kind = PredictPeer['model'];
 

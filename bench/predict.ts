@@ -33,6 +33,7 @@ import type { Classifier } from '../lib/classifier';
 import type { StudentSpec } from '../lib/student';
 import { median, timePeers, type Cell, type Suite, type SuiteResult } from './harness';
 import { measureOnnxPeers, type OnnxPeers } from './onnx-peers';
+import type { PredictPeer } from './predict-peer';
 import { measureLoadedRss } from './rss-probe';
 import { parseSuiteFlags, quantileSorted } from './suite-flags';
 
@@ -48,22 +49,6 @@ const THROUGHPUT_TARGET = 50_000;
 
 type Kind = 'textcnn' | 'gru';
 const KINDS: Kind[] = ['textcnn', 'gru'];
-
-/** One row of the table: something that turns texts into probabilities. */
-export interface PredictPeer {
-  key: string;
-  model: Kind;
-  engine: string;
-  /** The model folder (native rows), for its size and memory. */
-  dir?: string;
-  /** What the peer is given: 'strings' (tokenisation counted) or 'ids'. */
-  input: 'strings' | 'ids';
-  call: 'sync' | 'async';
-  /** One text's probabilities. */
-  predictOne(text: string): unknown | Promise<unknown>;
-  /** A batch's probabilities. */
-  predictBatch(texts: string[]): unknown | Promise<unknown>;
-}
 
 // ---- data and models -------------------------------------------------------------------------
 

@@ -355,7 +355,7 @@ async function run(args: string[] = []): Promise<SuiteResult> {
   const dataDir = subsetCopy(sourceDir, size.trainRows, size.evalRows);
   const trainRows: Record<string, Cell>[] = [];
   const trainNotes: string[] = [];
-  let trainExtra: Record<string, unknown> = {};
+  let trainExtra: Record<string, unknown>;
   try {
     const data = readReferenceData(dataDir, { cls: true });
     let tokens = 0;

@@ -280,6 +280,7 @@ export function loadAddonFrom(candidates: string[]): NativeAddon {
       continue;
     }
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node binary found at run time
       return require(candidate) as NativeAddon;
     } catch (err) {
       attempts.push({ path: candidate, error: (err as Error).message.split('\n')[0] });

@@ -16,6 +16,7 @@ function version(): string {
   // package.json sits two levels above dist/lib/cli.js and one above lib/cli.ts.
   for (const rel of ['../package.json', '../../package.json']) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json sits at another depth in dist/
       const pkg = require(rel) as { name?: string; version?: string };
       if (pkg.name === 'model-distill' && pkg.version) return pkg.version;
     } catch {

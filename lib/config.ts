@@ -177,6 +177,8 @@ export interface DistillConfig {
   epochs: number;
   /** Student epochs when distilling with the pool (default: [distill] epochs). */
   pool_epochs: number;
+  /** redis://HOST:PORT: the pool is scored by `model-distill worker`s through this queue (lib/queue/); null = here. */
+  queue: string | null;
 }
 
 export type LabelFilter = 'low_self_confidence' | 'low_normalized_margin' | 'prune_by_noise_rate' | 'prune_by_class' | 'both';
@@ -272,6 +274,7 @@ type KeySpec =
   | { type: 'enum'; values: readonly string[]; default: string; doc: string }
   | { type: 'int-list'; default: number[]; doc: string }
   | { type: 'path-list'; doc: string }
+  | { type: 'url'; doc: string }
   | { type: 'enum-list'; values: readonly string[]; default: string[]; doc: string; repeats?: boolean; none?: boolean };
 
 /** `default: null` means "derived from other keys" (the doc says how). */
@@ -363,6 +366,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     unlabeled_limit: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, doc: 'pool texts used, 0 = all' },
     epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling (default [train] epochs)' },
     pool_epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling with the pool (default [distill] epochs)' },
+    queue: { type: 'url', doc: 'redis://HOST:PORT: score the pool on model-distill workers through this queue (optional; docs/scaling.md)' },
   },
   labels: {
     folds: { type: 'int', min: 2, max: 1000, default: 5, doc: 'cross-validation folds' },
@@ -697,6 +701,18 @@ class SectionReader {
     return parts.map((p) => path.resolve(this.baseDir, p));
   }
 
+  /** A redis:// or rediss:// URL (checked in full where it is used, lib/queue/connection.ts), or null when unset. */
+  url(key: string): string | null {
+    this.spec(key, 'url');
+    const e = this.entry(key);
+    if (!e || e.value === '') return null;
+    if (!/^rediss?:\/\/\S+$/.test(e.value)) {
+      this.problem(key, `must be a Redis URL like redis://HOST:PORT, got ${JSON.stringify(e.value)}`);
+      return null;
+    }
+    return e.value;
+  }
+
   /** An absolute path (relative ones resolve against the config's folder), or null when unset or empty. */
   path(key: string): string | null {
     const spec = this.spec(key, 'path');
@@ -988,6 +1004,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     unlabeled_limit: ds.int('unlabeled_limit') as number,
     epochs: ds.int('epochs') ?? trainCfg.epochs,
     pool_epochs: 0,
+    queue: ds.url('queue'),
   };
   distill.pool_epochs = ds.int('pool_epochs') ?? distill.epochs;
   distill.use_unlabeled = distill.enabled && (useUnlabeledSet ?? unlabeled !== null);

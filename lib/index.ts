@@ -26,9 +26,15 @@ export type { TeacherExportOptions } from './onnx/export-teacher';
 export { readCheckpoint, createTeacherFromCheckpoint } from './pipeline/checkpoint-import';
 export type { Checkpoint, CheckpointImportOptions } from './pipeline/checkpoint-import';
 export type { TransformerSpec } from './student';
-export { detectWrongLabels } from './labels/detect';
+// The training API (what the commands do, as functions): train, pretrain, experiment, and the wrong-label tools.
+export { train, pretrain, experiment, detectWrongLabels, cleanLabels } from './training';
+export type { RunOptions, TrainRunOptions, ExperimentRunOptions, PretrainResult } from './training';
+export type { RunProgressEvent, RunProgressListener } from './pipeline/run-progress';
+export type { RunSummary } from './pipeline/train';
+export type { StudentResult } from './pipeline/train-student';
+export type { PretrainSummary } from './pipeline/pretrain';
+export type { ExperimentResult, ExperimentRow, ExperimentSetting } from './experiment/run';
 export type { DetectOptions, DetectionReport, FlaggedRow, ClassSummary, FoldReport } from './labels/detect';
-export { cleanLabels } from './labels/clean';
 export type { CleanOptions, CleanReport } from './labels/clean';
 export { findLabelIssues } from './labels/confident-learning';
 export type { ConfidentLearningOptions, ConfidentLearningResult, ClassNoise } from './labels/confident-learning';

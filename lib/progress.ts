@@ -45,6 +45,11 @@ export function formatCount(n: number): string {
     .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
+/** An accuracy, F1 or loss for a log line: four decimals, or "-" when there is none. */
+export function formatScore(x: number | null | undefined): string {
+  return x === null || x === undefined ? '-' : x.toFixed(4);
+}
+
 /** Seconds -> "H:MM:SS". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';

@@ -30,8 +30,8 @@ import {
   WEIGHTS_FILE,
 } from './model-folder';
 import { SCALE_SUFFIX } from './onnx/dequantize';
-import { readSafetensors, readSafetensorsIndex } from './onnx/safetensors-reader';
-import { TensorToWrite, writeSafetensors } from './onnx/safetensors-writer';
+import { readSafetensors, readSafetensorsIndex } from './safetensors/reader';
+import { TensorToWrite, writeSafetensors } from './safetensors/writer';
 import { describe } from './student';
 
 export type QuantizeDtype = 'int8' | 'bf16';

@@ -552,7 +552,7 @@ function checkChoice<T extends string>(value: unknown, name: string, choices: re
 
 function checkTyped(
   value: unknown,
-  type: Function,
+  type: abstract new (...args: never[]) => unknown,
   typeName: string,
   length: number,
   name: string,

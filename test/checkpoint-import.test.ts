@@ -12,8 +12,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { readSafetensors } from '../lib/onnx/safetensors-reader';
-import { writeSafetensors } from '../lib/onnx/safetensors-writer';
+import { readSafetensors } from '../lib/safetensors/reader';
+import { writeSafetensors } from '../lib/safetensors/writer';
 import { createTeacherFromCheckpoint, readCheckpoint, type CheckpointImportOptions } from '../lib/pipeline/checkpoint-import';
 import type { NativeStudent } from '../lib/student';
 import { Tokenizer } from '../lib/tokenizer';

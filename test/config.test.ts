@@ -256,7 +256,7 @@ describe('config.ini', () => {
       const file = path.join(EXAMPLES, name);
       const text = fs.readFileSync(file, 'utf8');
       const c = parseConfig(text, file, { checkPaths: false });
-      assert.equal(c.teacher.kind, 'none'); // until the teacher lands (issue 4), the examples train students alone
+      assert.equal(c.teacher.kind, 'none'); // the examples train the students alone unless the user picks a teacher
       assert.ok(c.data.train.endsWith(path.join('shared', 'data', name === 'config.ini' ? 'shopsenti' : 'shop10', 'train.tsv')));
       // Our line scanner and the ini package must agree on every value.
       const decoded = ini.decode(text) as Record<string, Record<string, unknown>>;

@@ -51,7 +51,7 @@ const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 let tmp: string;
 let config: string;
 let run: string;
-let firstRecord: any;
+let firstRecord: ReturnType<typeof readJson>;
 
 before(function () {
   this.timeout(120_000);
@@ -113,7 +113,7 @@ describe('model-distill train with [teacher] kind = native', function () {
     const resolved = readJson(path.join(run, 'config.resolved.json'));
     assert.equal(resolved.distill.temperature, 2);
     assert.equal(resolved.teacher.kind, 'native');
-    assert.deepEqual(firstRecord.students.map((st: any) => st.kind), ['textcnn', 'gru']);
+    assert.deepEqual(firstRecord.students.map((st: { kind: string }) => st.kind), ['textcnn', 'gru']);
     for (const st of firstRecord.students) {
       assert.equal(st.epochs.length, 2, `${st.kind}: one record per epoch`);
       for (const e of st.epochs) assert.ok(typeof e.trainLoss === 'number' && typeof e.evalAccuracy === 'number');

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { Classifier } from '../lib/classifier';
 import { ConfigError, hasTeacher, loadConfig, parseConfig } from '../lib/config';
 import { runExperiment } from '../lib/experiment/run';
-import { averageLogSoftmax, ensembleMembers } from '../lib/pipeline/ensemble';
+import { averageLogSoftmax, ensembleMembers } from '../lib/pipeline/teacher/ensemble';
 import { SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
 import { trainFromConfig } from '../lib/pipeline/train';
 import { REPO_ROOT, TINY_REVIEWS } from './helpers/cli';
@@ -27,6 +27,14 @@ function ensembleConfig(dir: string, teacher: string[], extra: string[] = []): s
 }
 
 const TINY_TRANSFORMER = ['layers = 1', 'hidden = 16', 'heads = 2', 'intermediate = 32', 'learning_rate = 0.003', 'batch_size = 16'];
+/** The fields of a teacher member in run.json / config.json that these tests read. */
+interface MemberRecord {
+  name: string;
+  kind: string;
+  dir: string;
+  reused: boolean;
+}
+
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const lineOf = (text: string, start: string) => text.split('\n').findIndex((l) => l.startsWith(start)) + 1;
 
@@ -137,7 +145,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
   this.timeout(120_000);
   let config: string;
   let run: string;
-  let record: any;
+  let record: ReturnType<typeof readJson>;
   before(async () => {
     config = ensembleConfig(path.join(tmp, 'members'), ['kind = none', 'ensemble = textcnn,gru', `ensemble_vectors = ${VECTORS}`, 'ensemble_epochs = 3']);
     run = (await trainFromConfig(config, 'e1')).runDir;
@@ -146,7 +154,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
 
   it('saves each member as a model folder in <run>/teacher/members/ and records them in the identity', () => {
     assert.equal(record.teacher.kind, 'ensemble');
-    assert.deepEqual(record.teacher.members.map((m: any) => m.name), ['textcnn-1', 'gru-1']);
+    assert.deepEqual(record.teacher.members.map((m: MemberRecord) => m.name), ['textcnn-1', 'gru-1']);
     for (const m of record.teacher.members) {
       const dir = path.join(run, 'teacher', 'members', m.name);
       assert.equal(m.dir, dir);
@@ -161,7 +169,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
     assert.equal(record.softLabels.teacher, record.teacher.weightsSha256, 'the ensemble identity keys the cache');
     assert.notEqual(record.teacher.weightsSha256, record.teacher.members[0].weightsSha256);
     const student = readJson(path.join(run, 'textcnn', 'config.json'));
-    assert.deepEqual(student.training.distill.teacher.members.map((m: any) => m.name), ['textcnn-1', 'gru-1'], 'the student names its teacher\'s members');
+    assert.deepEqual(student.training.distill.teacher.members.map((m: MemberRecord) => m.name), ['textcnn-1', 'gru-1'], 'the student names its teacher\'s members');
   });
 
   it('its soft labels and eval accuracy are the average of the saved members\' log-softmax', async () => {
@@ -185,7 +193,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
   it('a rerun reuses every member and scores nothing; another member list is another teacher (rescored, kept members reused)', async () => {
     const again = readJson(path.join((await trainFromConfig(config, 'e1')).runDir, 'run.json'));
     assert.equal(again.teacher.reused, true);
-    assert.ok(again.teacher.members.every((m: any) => m.reused));
+    assert.ok(again.teacher.members.every((m: MemberRecord) => m.reused));
     assert.equal(again.teacher.weightsSha256, record.teacher.weightsSha256);
     assert.equal(again.softLabels.train.scored, 0);
     assert.equal(again.softLabels.pool.scored, 0);
@@ -193,7 +201,7 @@ describe('ensemble teacher: train with members only (kind = none)', function () 
     const text = fs.readFileSync(config, 'utf8').replace('ensemble = textcnn,gru', 'ensemble = textcnn');
     fs.writeFileSync(config, text);
     const fewer = readJson(path.join((await trainFromConfig(config, 'e1')).runDir, 'run.json'));
-    assert.deepEqual(fewer.teacher.members.map((m: any) => [m.name, m.reused]), [['textcnn-1', true]]);
+    assert.deepEqual(fewer.teacher.members.map((m: MemberRecord) => [m.name, m.reused]), [['textcnn-1', true]]);
     assert.notEqual(fewer.teacher.weightsSha256, record.teacher.weightsSha256, 'the cache key follows the members');
     assert.equal(fewer.softLabels.train.scored, fewer.softLabels.train.texts, 'a different teacher rescores every text');
     assert.ok(!fs.existsSync(path.join(run, 'teacher', 'members', 'gru-1')), 'a member no longer listed is removed');
@@ -207,11 +215,11 @@ describe('ensemble teacher: transformer + members', function () {
     const dir = path.join(tmp, 'tf');
     const config = ensembleConfig(dir, ['kind = native', 'ensemble = textcnn', 'epochs = 1', ...TINY_TRANSFORMER]);
     const first = readJson(path.join((await trainFromConfig(config, 'x')).runDir, 'run.json'));
-    assert.deepEqual(first.teacher.members.map((m: any) => m.name), ['transformer', 'textcnn-1']);
+    assert.deepEqual(first.teacher.members.map((m: MemberRecord) => m.name), ['transformer', 'textcnn-1']);
     assert.equal(first.teacher.base.kind, 'native', 'the transformer\'s own record is kept');
     fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('epochs = 1\n', 'epochs = 2\n'));
     const second = readJson(path.join((await trainFromConfig(config, 'x')).runDir, 'run.json'));
-    assert.deepEqual(second.teacher.members.map((m: any) => [m.name, m.reused]), [['transformer', false], ['textcnn-1', true]]);
+    assert.deepEqual(second.teacher.members.map((m: MemberRecord) => [m.name, m.reused]), [['transformer', false], ['textcnn-1', true]]);
     const teacherDir = path.join(dir, 'runs', 'x', 'teacher');
     assert.equal(readJson(path.join(teacherDir, 'config.json')).architecture.kind, 'transformer');
     assert.ok(fs.existsSync(path.join(teacherDir, 'members', 'textcnn-1', 'weights.safetensors')));
@@ -274,7 +282,7 @@ describe('ensemble teacher: model folders from elsewhere (ensemble_models)', fun
     const run = (await trainFromConfig(config, 'r2')).runDir;
     const record = readJson(path.join(run, 'run.json'));
     assert.deepEqual(
-      record.teacher.members.map((m: any) => [m.name, m.kind, m.dir, m.reused]),
+      record.teacher.members.map((m: MemberRecord) => [m.name, m.kind, m.dir, m.reused]),
       [
         ['textcnn-1', 'textcnn', path.join(run, 'teacher', 'members', 'textcnn-1'), false],
         ['model-1', 'textcnn', path.join(source, 'textcnn'), true],

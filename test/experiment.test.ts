@@ -1,86 +1,63 @@
 /**
  * `model-distill experiment`: on a tiny generated ad-claims set with tiny
- * models, runExperiment writes experiment.md/.svg/.png, the PNG is a valid file
- * whose pixels are the chart, --json prints one well-formed line per row, and
+ * models, runExperiment writes experiment.md/.svg/.png, the PNG is the SVG
+ * rendered, --json prints one well-formed line per row, and
  * settings that cannot run say why instead of failing the whole experiment.
- * Also: the PNG encoder round-trips a small image (chunks parsed and inflated
- * here, independently of the encoder).
+ * Also: the chart PNG is the SVG rendered by resvg with a real font.
  */
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as zlib from 'zlib';
 
 import { writeAdClaimsDataset } from '../lib/demo/ad-claims';
-import { layoutBarChart, renderRgba } from '../lib/experiment/chart';
-import { crc32, encodePng } from '../lib/experiment/png';
+import { layoutBarChart, renderSvg } from '../lib/experiment/chart';
+import { CHART_FONT_CANDIDATES, CHART_FONT_ENV, findChartFont, renderChartPng } from '../lib/experiment/render-png';
 import { loadConfig } from '../lib/config';
 import { configToIni, runExperiment, settingOverrides, STUDENT_SETTINGS } from '../lib/experiment/run';
 
 const CLI = path.resolve(__dirname, '..', 'lib', 'cli.ts');
 
-interface Chunk {
-  type: string;
-  data: Buffer;
-  crcOk: boolean;
-}
-
-/** Splits a PNG file into its chunks, checking the signature and each CRC. */
-function parsePng(buf: Buffer): Chunk[] {
+/** Width and height from a PNG's IHDR, after checking the signature and that IHDR comes first. */
+function pngSize(buf: Buffer): { width: number; height: number } {
   assert.deepStrictEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
-  const chunks: Chunk[] = [];
-  let at = 8;
-  while (at < buf.length) {
-    const len = buf.readUInt32BE(at);
-    const type = buf.subarray(at + 4, at + 8).toString('ascii');
-    const data = buf.subarray(at + 8, at + 8 + len);
-    const crc = buf.readUInt32BE(at + 8 + len);
-    chunks.push({ type, data, crcOk: crc === crc32(buf.subarray(at + 4, at + 8 + len)) });
-    at += 12 + len;
-  }
-  assert.strictEqual(at, buf.length, 'chunks end exactly at the end of the file');
-  return chunks;
+  assert.strictEqual(buf.subarray(12, 16).toString('ascii'), 'IHDR');
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
 }
 
-/** The RGBA pixels of an 8-bit RGBA, filter-0 PNG (what encodePng writes). */
-function decodePng(buf: Buffer): { width: number; height: number; rgba: Buffer } {
-  const chunks = parsePng(buf);
-  assert.deepStrictEqual(chunks.map((c) => c.type), ['IHDR', 'IDAT', 'IEND']);
-  assert.ok(chunks.every((c) => c.crcOk), 'every chunk CRC matches');
-  const ihdr = chunks[0].data;
-  const width = ihdr.readUInt32BE(0);
-  const height = ihdr.readUInt32BE(4);
-  assert.deepStrictEqual([...ihdr.subarray(8)], [8, 6, 0, 0, 0], 'bit depth 8, RGBA, deflate, filter 0, no interlace');
-  const raw = zlib.inflateSync(chunks[1].data);
-  assert.strictEqual(raw.length, height * (width * 4 + 1));
-  const rgba = Buffer.alloc(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    assert.strictEqual(raw[y * (width * 4 + 1)], 0, `row ${y} filter type`);
-    raw.copy(rgba, y * width * 4, y * (width * 4 + 1) + 1, (y + 1) * (width * 4 + 1));
-  }
-  return { width, height, rgba };
-}
+const SETTINGS = ['alone', 'distilled', 'distilled+pool', 'teacher'];
+const COLORS = ['#9e9e9e', '#4e79a7', '#f28e2b', '#59a14f'];
+const chartOf = (bars: { group: string; series: string; value: number | null }[]) =>
+  layoutBarChart(bars, { title: 'eval accuracy', series: SETTINGS.map((name, i) => ({ name, color: COLORS[i] })) });
 
-describe('experiment: PNG encoder', () => {
-  it('computes the standard CRC-32 check value', () => {
-    assert.strictEqual(crc32(Buffer.from('123456789', 'ascii')), 0xcbf43926);
-    assert.strictEqual(crc32(Buffer.alloc(0)), 0);
+describe('experiment: the chart PNG (resvg, a real font)', () => {
+  const font = findChartFont();
+  const svg = renderSvg(chartOf([
+    { group: 'textcnn', series: 'alone', value: 0.9 },
+    { group: 'textcnn', series: 'distilled', value: 0.95 },
+    { group: 'teacher', series: 'teacher', value: null },
+  ]));
+
+  it('renders the SVG at 2x, with its text drawn in a real font', function () {
+    if (font === null) {
+      // .ci/run installs fonts-dejavu-core; elsewhere set MODEL_DISTILL_CHART_FONT.
+      console.log(`    (skipped: no font file found among ${CHART_FONT_CANDIDATES.length} usual locations and ${CHART_FONT_ENV} unset)`);
+      this.skip();
+    }
+    const chart = renderChartPng(svg);
+    assert.strictEqual(chart.font, font);
+    assert.strictEqual(chart.textRendered, true);
+    assert.deepStrictEqual(pngSize(chart.png), { width: 1280, height: 720 });
+    // The same chart without its texts differs: the labels are really drawn.
+    const bare = renderChartPng(svg.replace(/<text[^>]*>[^<]*<\/text>/g, ''));
+    assert.ok(!chart.png.equals(bare.png), 'text changes the pixels');
+    assert.deepStrictEqual(pngSize(renderChartPng(svg, { scale: 1 }).png), { width: 640, height: 360 });
   });
 
-  it('round-trips a 3x2 RGBA image through its chunks and zlib', () => {
-    const pixels = Uint8Array.from([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 128, 1, 2, 3, 4, 250, 251, 252, 253, 0, 0, 0, 0]);
-    const png = encodePng(3, 2, pixels);
-    const back = decodePng(png);
-    assert.strictEqual(back.width, 3);
-    assert.strictEqual(back.height, 2);
-    assert.deepStrictEqual([...back.rgba], [...pixels]);
-  });
-
-  it('BAD CALL – a buffer of the wrong size or a zero width is refused by name', () => {
-    assert.throws(() => encodePng(2, 2, new Uint8Array(15)), /Expected 16 bytes of RGBA for 2x2 but received 15/);
-    assert.throws(() => encodePng(0, 2, new Uint8Array(0)), /Expected positive integer for width but received 0/);
+  it(`BAD CALL – ${CHART_FONT_ENV} naming a missing file is an error naming it`, () => {
+    assert.throws(() => findChartFont({ [CHART_FONT_ENV]: '/no/such/font.ttf' }), /MODEL_DISTILL_CHART_FONT=\/no\/such\/font\.ttf: no such font file/);
+    assert.strictEqual(findChartFont({}, ['/no/such/a.ttf', '/no/such/b.ttf']), null);
   });
 });
 
@@ -130,14 +107,11 @@ describe('experiment: runExperiment on a tiny ad-claims set', function () {
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trimEnd().endsWith('</svg>'));
     assert.ok(svg.includes(alone[0].eval!.accuracy.toFixed(3)), 'the SVG labels the bars with their values');
 
-    const png = decodePng(fs.readFileSync(result.files.png));
-    // The PNG holds exactly the chart the rows describe.
-    const layout = layoutBarChart(
-      result.rows.map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
-      { title: 'eval accuracy', series: ['alone', 'distilled', 'distilled+pool', 'teacher'].map((name, i) => ({ name, color: ['#9e9e9e', '#4e79a7', '#f28e2b', '#59a14f'][i] })) },
-    );
-    assert.strictEqual(png.width, layout.width);
-    assert.ok(png.rgba.equals(Buffer.from(renderRgba(layout))), 'PNG pixels = the rendered chart');
+    // The SVG and the PNG are exactly the chart the rows describe (the PNG: that SVG rendered at 2x).
+    const layout = chartOf(result.rows.map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })));
+    assert.strictEqual(svg, renderSvg(layout));
+    assert.deepStrictEqual(pngSize(fs.readFileSync(result.files.png)), { width: 2 * layout.width, height: 2 * layout.height });
+    assert.ok(fs.readFileSync(result.files.png).equals(renderChartPng(svg).png), 'PNG = the SVG rendered');
 
     // One teacher for both distilled settings: trained by the first in <run>/teacher, reused by the
     // second, and every text scored once (the second setting finds the train texts in the cache).

@@ -1,5 +1,5 @@
 /**
- * `[teacher] kind = onnx` (lib/pipeline/onnx-teacher.ts) and the whole "teacher from elsewhere"
+ * `[teacher] kind = onnx` (lib/pipeline/teacher/onnx.ts) and the whole "teacher from elsewhere"
  * path end to end:
  *  - OnnxTeacher scores like the native teacher it was exported from (<= 1e-4), in any batch size;
  *  - a model with a wrong input name, an extra input, a wrong class count (declared, or only
@@ -18,8 +18,9 @@ import * as path from 'path';
 import { exportTeacherOnnx } from '../lib/onnx/export-teacher';
 import { DataType, encodeModel, floatTensor, int64Tensor, type NodeDef, type ValueInfoDef } from '../lib/onnx/proto';
 import { createTeacherFromCheckpoint } from '../lib/pipeline/checkpoint-import';
-import { loadOnnxRuntime, OnnxTeacher } from '../lib/pipeline/onnx-teacher';
-import { fileSha256, SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
+import { SoftLabelCache, textKey } from '../lib/pipeline/soft-label-cache';
+import { loadOnnxRuntime, OnnxTeacher } from '../lib/pipeline/teacher/onnx';
+import { fileSha256 } from '../lib/util/files';
 import { NativeStudent } from '../lib/student';
 import { Tokenizer } from '../lib/tokenizer';
 import { writeCheckpoint } from './helpers/bert-checkpoint';

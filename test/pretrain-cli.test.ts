@@ -13,7 +13,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { loadAddon } from '../lib/binding';
-import { pretrainFromConfig, readSafetensorsMetadata } from '../lib/pipeline/pretrain';
+import { pretrainFromConfig } from '../lib/pipeline/pretrain';
+import { readSafetensorsMetadata } from '../lib/safetensors/reader';
 import { fails, ok, runCli, TINY_REVIEWS } from './helpers/cli';
 import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 

@@ -13,8 +13,8 @@ import * as ort from 'onnxruntime-node';
 
 import { saveModelFolder } from '../lib/model-folder';
 import { exportTeacherFolderOnnx, exportTeacherOnnx, exportTeacherOnnxBytes } from '../lib/onnx/export-teacher';
-import { readSafetensors } from '../lib/onnx/safetensors-reader';
-import { writeSafetensors } from '../lib/onnx/safetensors-writer';
+import { readSafetensors } from '../lib/safetensors/reader';
+import { writeSafetensors } from '../lib/safetensors/writer';
 import { createTeacherFromCheckpoint } from '../lib/pipeline/checkpoint-import';
 import { NativeStudent } from '../lib/student';
 import { writeCheckpoint } from './helpers/bert-checkpoint';

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { parseConfig } from '../lib/config';
-import { readSafetensors } from '../lib/onnx/safetensors-reader';
+import { readSafetensors } from '../lib/safetensors/reader';
 import { trainFromConfig } from '../lib/pipeline/train';
 import { readVocabFile } from '../lib/vocab';
 import { REPO_ROOT, TINY_REVIEWS } from './helpers/cli';

@@ -37,7 +37,8 @@ async function runClean(args: ParsedArgs): Promise<number> {
       throw new UsageError(`Expected a number between 0 and 1 for --min-confidence but received ${JSON.stringify(raw)}`);
     }
   }
-  const { cleanLabels, formatCleanSummary } = require('../labels/clean') as typeof import('../labels/clean');
+  const { cleanLabels } = require('../training') as typeof import('../training');
+  const { formatCleanSummary } = require('../labels/clean') as typeof import('../labels/clean');
   const report = await cleanLabels(configPath, uniqid, { relabel, minConfidence });
   process.stdout.write(formatCleanSummary(report));
   return 0;

@@ -35,7 +35,8 @@ summary. Then: model-distill clean-labels config.ini [uniqid].`,
 async function runDetect(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
   // Loaded here: `--help` must work where the addon cannot load.
-  const { detectWrongLabels, formatDetectionSummary } = require('../labels/detect') as typeof import('../labels/detect');
+  const { detectWrongLabels } = require('../training') as typeof import('../training');
+  const { formatDetectionSummary } = require('../labels/detect') as typeof import('../labels/detect');
   await withInterruptSignal(async (signal) => {
     const report = await detectWrongLabels(configPath, uniqid, {
       log: (line) => process.stderr.write(`${line}\n`),

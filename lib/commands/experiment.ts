@@ -31,9 +31,10 @@ Exit status 1 when a setting failed for any other reason.`,
 
 async function runExperimentCommand(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
-  const { runExperiment, formatMarkdown, jsonRow } = require('../experiment/run') as typeof import('../experiment/run');
+  const { experiment } = require('../training') as typeof import('../training');
+  const { formatMarkdown, jsonRow } = require('../experiment/run') as typeof import('../experiment/run');
   const { loadConfig } = require('../config') as typeof import('../config');
-  const result = await runExperiment(configPath, uniqid, {
+  const result = await experiment(configPath, uniqid, {
     data: flagString(args, 'data'),
     log: (line) => process.stderr.write(`${line}\n`),
     progress: process.stderr,

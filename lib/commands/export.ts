@@ -63,7 +63,7 @@ async function runExport(args: ParsedArgs): Promise<number> {
 function exportTeacher(runDir: string, uniqid: string, out: string): number {
   const fs = require('fs') as typeof import('fs');
   const path = require('path') as typeof import('path');
-  const { TEACHER_DIR } = require('../pipeline/teacher') as typeof import('../pipeline/teacher');
+  const { TEACHER_DIR } = require('../pipeline/teacher/types') as typeof import('../pipeline/teacher/types');
   const dir = path.join(runDir, TEACHER_DIR);
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
     throw new Error(`no teacher in run "${uniqid}" (${dir}/config.json not found); a run trains one with [teacher] kind = native`);

@@ -16,6 +16,8 @@ import { cleanLabelsCommand } from './clean-labels';
 import { exportCommand } from './export';
 import { quantizeCommand } from './quantize';
 import { experimentCommand } from './experiment';
+import { workerCommand } from './worker';
+import { serveCommand } from './serve';
 
 export const commands: CommandSpec[] = [
   tokenizeCommand,
@@ -29,4 +31,6 @@ export const commands: CommandSpec[] = [
   exportCommand,
   quantizeCommand,
   experimentCommand,
+  workerCommand,
+  serveCommand,
 ];

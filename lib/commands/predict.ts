@@ -12,16 +12,19 @@
  * the model's prior guess, not an error.
  */
 import { once } from 'events';
+import * as fs from 'fs';
 
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from './args';
+import { withInterruptSignal } from './interrupt';
 import { readLineBatches, type LineStats } from '../line-batches';
+import { makeFormatter } from '../predict-format';
 
 const DEFAULT_BATCH = 1024;
 
 export const predictCommand: CommandSpec = {
   name: 'predict',
   summary: 'label texts from stdin with a trained student (one output line per input line)',
-  usage: 'predict config.ini [uniqid] [--model textcnn|gru] [--top-k K] [--format tsv|jsonl] < texts.txt',
+  usage: 'predict config.ini [uniqid] [--model textcnn|gru] [--top-k K] [--format tsv|jsonl] [--input FILE --output FILE [--queue redis://HOST:PORT]] < texts.txt',
   details: `
 Loads <model.dir>/<uniqid>/<model>/ (uniqid absent: "default"; --model absent:
 the first of [model] students) and reads UTF-8 texts from stdin, one per line.
@@ -34,6 +37,13 @@ Probabilities are rounded to 6 decimals. An empty line is predicted as a text
 with no tokens (one [UNK], as in training). Invalid UTF-8 bytes become U+FFFD
 and are counted on stderr.
 
+--input FILE / --output FILE read and write files instead of stdin and stdout
+(the output appears only when complete: temp file + rename). With --queue, the
+input is cut into chunks of --chunk-lines lines that \`model-distill worker\`
+processes (on any machines sharing the model folder and the input's path)
+predict; the output is written in input order, the same bytes as a local run.
+See docs/scaling.md.
+
 Example:
   echo "物流很快，质量也不错" | model-distill predict examples/config.ini --top-k 2`,
   flags: [
@@ -41,44 +51,15 @@ Example:
     { name: 'top-k', type: 'positive-int', valueName: 'K', description: 'print the K most likely labels instead of the best one' },
     { name: 'format', type: 'string', valueName: 'FORMAT', description: 'tsv or jsonl', defaultText: 'tsv' },
     { name: 'batch-size', type: 'positive-int', valueName: 'N', description: 'lines predicted together', defaultText: String(DEFAULT_BATCH) },
-    { name: 'threads', type: 'non-negative-int', valueName: 'N', description: 'worker threads, 0 = all cores', defaultText: '0' },
+    { name: 'threads', type: 'non-negative-int', valueName: 'N', description: 'worker threads, 0 = all cores (with --queue: set on each worker instead)', defaultText: '0' },
+    { name: 'input', type: 'string', valueName: 'FILE', description: 'read the texts from FILE instead of stdin' },
+    { name: 'output', type: 'string', valueName: 'FILE', description: 'write the labels to FILE (atomically) instead of stdout' },
+    { name: 'queue', type: 'string', valueName: 'URL', description: 'predict on model-distill workers through the BullMQ queue at redis://HOST:PORT (needs --input and --output)' },
+    { name: 'chunk-lines', type: 'positive-int', valueName: 'N', description: 'with --queue: lines per chunk, rounded up to whole batches', defaultText: '16384' },
   ],
   positionals: { min: 1, max: 2, names: 'config.ini [uniqid]' },
   run: runPredict,
 };
-
-/** Probability with 6 decimals, without trailing zeros ("0.5", "0.123457", "1"). */
-export function formatScore(p: number): string {
-  return String(Math.round(p * 1e6) / 1e6);
-}
-
-/** Builds the output line of one row of probabilities. */
-export function makeFormatter(labels: readonly string[], format: 'tsv' | 'jsonl', topK: number | undefined): (probs: Float32Array, row: number) => string {
-  const C = labels.length;
-  const order = new Array<number>(C);
-  const ranked = (probs: Float32Array, base: number, k: number): number[] => {
-    for (let c = 0; c < C; c++) order[c] = c;
-    // Stable: ties keep class-id order, like argmax.
-    order.sort((a, b) => probs[base + b] - probs[base + a] || a - b);
-    return order.slice(0, k);
-  };
-  const jsonLabels = labels.map((l) => JSON.stringify(l));
-  return (probs, row) => {
-    const base = row * C;
-    const top = ranked(probs, base, topK ?? 1);
-    const best = top[0];
-    if (format === 'tsv') {
-      if (topK === undefined) return `${labels[best]}\t${formatScore(probs[base + best])}`;
-      return top.map((c) => `${labels[c]}:${formatScore(probs[base + c])}`).join('\t');
-    }
-    const head = `{"label":${jsonLabels[best]},"score":${formatScore(probs[base + best])}`;
-    if (topK === undefined) {
-      const parts = labels.map((_, c) => `${jsonLabels[c]}:${formatScore(probs[base + c])}`);
-      return `${head},"probabilities":{${parts.join(',')}}}`;
-    }
-    return `${head},"top":[${top.map((c) => `{"label":${jsonLabels[c]},"score":${formatScore(probs[base + c])}}`).join(',')}]}`;
-  };
-}
 
 async function runPredict(args: ParsedArgs): Promise<number> {
   const [configPath, uniqidArg] = args.positionals;
@@ -94,6 +75,14 @@ async function runPredict(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configPath, { checkPaths: false });
   const run = findRun(config, uniqidArg);
   const { dir } = modelFolder(config, run, flagString(args, 'model'), uniqidArg);
+  const input = flagString(args, 'input');
+  const output = flagString(args, 'output');
+  const queue = flagString(args, 'queue');
+  if (queue !== undefined) {
+    if (input === undefined || output === undefined) throw new UsageError('--queue needs --input FILE and --output FILE (the workers read the input from shared storage)');
+    return predictWithQueue(args, queue, dir, input, output, format, topK, batchSize);
+  }
+  if (flagNumber(args, 'chunk-lines') !== undefined) throw new UsageError('--chunk-lines applies only with --queue');
   const { Classifier } = require('../classifier') as typeof import('../classifier');
   const classifier = await Classifier.load(dir, { threads });
   try {
@@ -101,10 +90,11 @@ async function runPredict(args: ParsedArgs): Promise<number> {
     if (topK !== undefined && topK > C) throw new UsageError(`Expected at most ${C} (the model's classes) for --top-k but received ${topK}`);
     const formatLine = makeFormatter(classifier.labels, format, topK);
 
-    if (process.stdin.isTTY) process.stderr.write('model-distill: reading texts from the terminal, one per line; end with Ctrl-D\n');
+    if (input === undefined && process.stdin.isTTY) process.stderr.write('model-distill: reading texts from the terminal, one per line; end with Ctrl-D\n');
     const stats: LineStats = { lines: 0, replacedSequences: 0, linesWithReplacements: 0 };
-    const batches = readLineBatches(process.stdin, batchSize, stats)[Symbol.asyncIterator]();
-    const out = process.stdout;
+    const batches = readLineBatches(input === undefined ? process.stdin : openInput(input), batchSize, stats)[Symbol.asyncIterator]();
+    const outFile = output === undefined ? null : new AtomicOutput(output);
+    const out = outFile?.stream ?? process.stdout;
     let next = batches.next();
     for (;;) {
       const { value: lines, done } = await next;
@@ -115,6 +105,7 @@ async function runPredict(args: ParsedArgs): Promise<number> {
       for (let i = 0; i < lines.length; i++) text += formatLine(probs, i) + '\n';
       if (!out.write(text)) await once(out, 'drain');
     }
+    await outFile?.commit();
     if (stats.replacedSequences > 0) {
       process.stderr.write(
         `model-distill: replaced ${stats.replacedSequences} invalid UTF-8 sequence(s) with U+FFFD on ${stats.linesWithReplacements} ` +
@@ -123,6 +114,71 @@ async function runPredict(args: ParsedArgs): Promise<number> {
     }
   } finally {
     classifier.close();
+  }
+  return 0;
+}
+
+function openInput(file: string): fs.ReadStream {
+  if (!fs.existsSync(file)) throw new Error(`--input file not found: ${file}`);
+  return fs.createReadStream(file, { highWaterMark: 1 << 20 });
+}
+
+/** --output FILE: written to FILE.<pid>.tmp, renamed into place by commit(); removed when the process fails before. */
+class AtomicOutput {
+  readonly stream: fs.WriteStream;
+  private readonly temp: string;
+  private readonly cleanup = () => fs.rmSync(this.temp, { force: true });
+
+  constructor(private readonly file: string) {
+    this.temp = `${file}.${process.pid}.tmp`;
+    this.stream = fs.createWriteStream(this.temp);
+    process.once('exit', this.cleanup);
+  }
+
+  async commit(): Promise<void> {
+    this.stream.end();
+    await once(this.stream, 'finish');
+    fs.renameSync(this.temp, this.file);
+    process.removeListener('exit', this.cleanup);
+  }
+}
+
+async function predictWithQueue(
+  args: ParsedArgs,
+  queueUrl: string,
+  modelDir: string,
+  input: string,
+  output: string,
+  format: 'tsv' | 'jsonl',
+  topK: number | undefined,
+  batchSize: number,
+): Promise<number> {
+  const { parseQueueUrl } = require('../queue/connection') as typeof import('../queue/connection');
+  const { predictOnQueue } = require('../queue/batch-predict') as typeof import('../queue/batch-predict');
+  const { readModelFolder } = require('../model-folder') as typeof import('../model-folder');
+  const queue = parseQueueUrl(queueUrl, '--queue');
+  const C = readModelFolder(modelDir).labels.length;
+  if (topK !== undefined && topK > C) throw new UsageError(`Expected at most ${C} (the model's classes) for --top-k but received ${topK}`);
+  const report = await withInterruptSignal((signal) =>
+    predictOnQueue({
+      queue,
+      modelDir,
+      input,
+      output,
+      format,
+      topK,
+      batchSize,
+      chunkLines: flagNumber(args, 'chunk-lines'),
+      progress: process.stderr,
+      signal,
+      log: (line) => process.stderr.write(`model-distill: ${line}\n`),
+    }),
+  );
+  if (report.replacedSequences > 0) {
+    process.stderr.write(
+      `model-distill: replaced ${report.replacedSequences} invalid UTF-8 sequence(s) with U+FFFD on ${report.linesWithReplacements} ` +
+        `of ${report.lines} line(s); those lines were predicted as decoded\n`,
+    );
   }
   return 0;
 }

@@ -32,9 +32,9 @@ Prints the pre-training folder on stdout.`,
 async function runPretrain(args: ParsedArgs): Promise<number> {
   const [configPath, uniqid] = args.positionals;
   // Loaded here: `--help` must work where the addon cannot load.
-  const { pretrainFromConfig } = require('../pipeline/pretrain') as typeof import('../pipeline/pretrain');
+  const { pretrain } = require('../training') as typeof import('../training');
   await withInterruptSignal(async (signal) => {
-    const summary = await pretrainFromConfig(configPath, uniqid, {
+    const summary = await pretrain(configPath, uniqid, {
       log: (line) => process.stderr.write(`${line}\n`),
       progress: process.stderr,
       signal,

@@ -24,6 +24,7 @@ import {
   ABSOLUTE, AUTHORITY, BRANDS, CLAIM_TEMPLATES, CLASSES, DECOYS, GUARANTEE, MEDICAL, NUMBERS, PLAIN_FEATURES,
   NEGATIONS, PLAIN_TEMPLATES, PRODUCTS, TYPOS, type AdClass,
 } from './words';
+import { writeFileAtomic } from '../util/files';
 
 export { CLASSES } from './words';
 
@@ -199,13 +200,6 @@ alpha = 0.5
 `;
 }
 
-/** Writes `text` to `file` through a temp file in the same folder, so no half file is ever seen. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
-
 /**
  * Generates the data set into `dir` (created if needed). Train, eval and pool
  * texts are all distinct from one another, so eval measures generalisation.
@@ -260,10 +254,10 @@ export function writeAdClaimsDataset(dir: string, options: AdClaimsOptions = {})
     config: path.join(absDir, 'config.ini'),
   };
   const tsv = (rows: AdExample[]) => rows.map((r) => `${r.text}\t${r.label}\n`).join('');
-  writeAtomic(files.train, tsv(trainRows));
-  writeAtomic(files.eval, tsv(evalRows));
-  writeAtomic(files.unlabeled, poolRows.map((r) => `${r.text}\n`).join(''));
-  writeAtomic(files.classId, CLASSES.map((c, i) => `${c}\t${i}\n`).join(''));
-  writeAtomic(files.config, demoConfig(options.config));
+  writeFileAtomic(files.train, tsv(trainRows));
+  writeFileAtomic(files.eval, tsv(evalRows));
+  writeFileAtomic(files.unlabeled, poolRows.map((r) => `${r.text}\n`).join(''));
+  writeFileAtomic(files.classId, CLASSES.map((c, i) => `${c}\t${i}\n`).join(''));
+  writeFileAtomic(files.config, demoConfig(options.config));
   return { dir: absDir, files, counts: { train: nTrain, eval: nEval, unlabeled: nPool, noisyTrainLabels: noisy } };
 }

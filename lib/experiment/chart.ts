@@ -1,8 +1,7 @@
 /**
- * The experiment's grouped bar chart, drawn twice from one layout: as SVG text
- * and into an RGBA buffer for the PNG (lib/experiment/png.ts). The layout is a
- * list of rectangles and short texts; the raster path draws the texts with a
- * 3x5 bitmap font (only the characters the chart uses), the SVG path as text.
+ * The experiment's grouped bar chart: a layout (a list of rectangles and short
+ * texts) written as SVG. experiment.svg is that text; experiment.png is the same
+ * SVG rendered by resvg with a real font (render-png.ts).
  */
 export interface Bar {
   group: string;
@@ -28,6 +27,8 @@ export interface ChartLayout {
   shapes: Shape[];
 }
 
+/** The fonts render-png.ts looks for first, then any sans-serif. */
+const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
 const AXIS = '#333333';
 const GRID = '#dddddd';
 
@@ -86,7 +87,7 @@ export function layoutBarChart(bars: Bar[], options: ChartOptions): ChartLayout 
   for (const s of options.series) {
     shapes.push({ kind: 'rect', x: lx, y: ly - 9, w: 12, h: 12, color: s.color });
     shapes.push({ kind: 'text', x: lx + 16, y: ly + 1, text: s.name, color: AXIS, anchor: 'start', size: 11 });
-    lx += 16 + s.name.length * 8 + 24;
+    lx += 16 + s.name.length * 7 + 20;
   }
   return { width, height, shapes };
 }
@@ -99,70 +100,7 @@ export function renderSvg(layout: ChartLayout): string {
   const body = layout.shapes.map((s) =>
     s.kind === 'rect'
       ? `  <rect x="${s.x}" y="${s.y}" width="${s.w}" height="${s.h}" fill="${s.color}"/>`
-      : `  <text x="${s.x.toFixed(1)}" y="${s.y.toFixed(1)}" font-family="sans-serif" font-size="${s.size}" fill="${s.color}" text-anchor="${s.anchor}">${escapeXml(s.text)}</text>`,
+      : `  <text x="${s.x.toFixed(1)}" y="${s.y.toFixed(1)}" font-family="${FONT_FAMILY}" font-size="${s.size}" fill="${s.color}" text-anchor="${s.anchor}">${escapeXml(s.text)}</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}">\n${body.join('\n')}\n</svg>\n`;
-}
-
-// 3x5 glyphs, rows top to bottom, '#' = ink. Letters are drawn as capitals.
-const FONT: Record<string, string> = {
-  '0': '### #.# #.# #.# ###', '1': '.#. ##. .#. .#. ###', '2': '### ..# ### #.. ###', '3': '### ..# ### ..# ###',
-  '4': '#.# #.# ### ..# ..#', '5': '### #.. ### ..# ###', '6': '### #.. ### #.# ###', '7': '### ..# ..# ..# ..#',
-  '8': '### #.# ### #.# ###', '9': '### #.# ### ..# ###', '.': '... ... ... ... .#.', '+': '... .#. ### .#. ...',
-  '-': '... ... ### ... ...', '/': '..# ..# .#. #.. #..', '(': '.#. #.. #.. #.. .#.', ')': '.#. ..# ..# ..# .#.',
-  a: '.#. #.# ### #.# #.#', b: '##. #.# ##. #.# ##.', c: '### #.. #.. #.. ###', d: '##. #.# #.# #.# ##.',
-  e: '### #.. ### #.. ###', f: '### #.. ### #.. #..', g: '### #.. #.# #.# ###', h: '#.# #.# ### #.# #.#',
-  i: '### .#. .#. .#. ###', j: '..# ..# ..# #.# ###', k: '#.# #.# ##. #.# #.#', l: '#.. #.. #.. #.. ###',
-  m: '#.# ### ### #.# #.#', n: '##. #.# #.# #.# #.#', o: '### #.# #.# #.# ###', p: '### #.# ### #.. #..',
-  q: '### #.# #.# ### ..#', r: '##. #.# ##. #.# #.#', s: '### #.. ### ..# ###', t: '### .#. .#. .#. .#.',
-  u: '#.# #.# #.# #.# ###', v: '#.# #.# #.# #.# .#.', w: '#.# #.# ### ### #.#', x: '#.# #.# .#. #.# #.#',
-  y: '#.# #.# .#. .#. .#.', z: '### ..# .#. #.. ###',
-};
-
-function parseColor(hex: string): [number, number, number] {
-  const v = parseInt(hex.slice(1), 16);
-  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
-}
-
-/** Draws the layout into a width * height * 4 RGBA buffer (opaque). */
-export function renderRgba(layout: ChartLayout): Uint8Array {
-  const { width, height } = layout;
-  const px = new Uint8Array(width * height * 4);
-  const fill = (x0: number, y0: number, w: number, h: number, rgb: [number, number, number]) => {
-    const xa = Math.max(0, Math.round(x0));
-    const ya = Math.max(0, Math.round(y0));
-    const xb = Math.min(width, Math.round(x0 + w));
-    const yb = Math.min(height, Math.round(y0 + h));
-    for (let y = ya; y < yb; y++) {
-      for (let x = xa; x < xb; x++) {
-        const o = (y * width + x) * 4;
-        px[o] = rgb[0];
-        px[o + 1] = rgb[1];
-        px[o + 2] = rgb[2];
-        px[o + 3] = 255;
-      }
-    }
-  };
-  for (const s of layout.shapes) {
-    if (s.kind === 'rect') {
-      fill(s.x, s.y, s.w, s.h, parseColor(s.color));
-      continue;
-    }
-    const scale = s.size >= 14 ? 3 : 2;
-    const advance = 4 * scale;
-    const textW = s.text.length * advance - scale;
-    const x0 = s.anchor === 'start' ? s.x : s.anchor === 'middle' ? s.x - textW / 2 : s.x - textW;
-    const y0 = s.y - 5 * scale; // the SVG y is the baseline
-    const rgb = parseColor(s.color);
-    [...s.text.toLowerCase()].forEach((ch, i) => {
-      const glyph = FONT[ch];
-      if (glyph === undefined) return; // spaces and characters the font lacks stay blank
-      glyph.split(' ').forEach((row, gy) => {
-        for (let gx = 0; gx < 3; gx++) {
-          if (row[gx] === '#') fill(x0 + i * advance + gx * scale, y0 + gy * scale, scale, scale, rgb);
-        }
-      });
-    });
-  }
-  return px;
 }

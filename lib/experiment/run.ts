@@ -29,9 +29,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { CONFIG_SCHEMA, hasTeacher, loadConfig, resolveUniqid, runDir, type Config } from '../config';
+import { Classifier } from '../classifier';
+import { classIdsFromLabels, readLabelledTsv } from '../data';
+import { argmaxRows, classificationReport } from '../metrics';
+import type { RunProgressListener } from '../pipeline/run-progress';
+import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
-import { layoutBarChart, renderRgba, renderSvg } from './chart';
-import { encodePng } from './png';
+import { writeFileAtomic } from '../util/files';
+import { layoutBarChart, renderSvg } from './chart';
+import { CHART_FONT_ENV, renderChartPng } from './render-png';
 
 export type ExperimentSetting = 'alone' | 'distilled' | 'distilled+pool' | 'teacher';
 export const STUDENT_SETTINGS: readonly Exclude<ExperimentSetting, 'teacher'>[] = ['alone', 'distilled', 'distilled+pool'];
@@ -71,6 +77,10 @@ export interface ExperimentOptions {
   data?: string;
   log?: (line: string) => void;
   progress?: ProgressWriter | false;
+  /** Stops the setting being trained at the next batch; it then fails with "cancelled". */
+  signal?: AbortSignal;
+  /** Every setting's train run reports here (steps, batches, epochs; run-progress.ts). */
+  onProgress?: RunProgressListener;
   /** Only these settings (tests); default all. */
   settings?: readonly Exclude<ExperimentSetting, 'teacher'>[];
 }
@@ -129,9 +139,6 @@ export function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>,
 
 /** Accuracy and macro-F1 of a model folder on a labelled file. */
 async function scoreFolder(dir: string, file: string): Promise<Score> {
-  const { Classifier } = require('../classifier') as typeof import('../classifier');
-  const { classIdsFromLabels, readLabelledTsv } = require('../data') as typeof import('../data');
-  const { argmaxRows, classificationReport } = require('../metrics') as typeof import('../metrics');
   const classifier = await Classifier.load(dir);
   try {
     const data = readLabelledTsv(file, classIdsFromLabels(classifier.labels));
@@ -261,12 +268,6 @@ export function jsonRow(r: ExperimentRow): Record<string, unknown> {
   return o;
 }
 
-function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
-
 export async function runExperiment(configPath: string, uniqidArg?: string, options: ExperimentOptions = {}): Promise<ExperimentResult> {
   const started = Date.now();
   const log = options.log ?? (() => {});
@@ -277,7 +278,6 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
   fs.mkdirSync(expDir, { recursive: true });
   const dataFile = options.data !== undefined ? path.resolve(options.data) : config.data.test;
   if (dataFile !== null && !fs.existsSync(dataFile)) throw new Error(`--data file not found: ${dataFile}`);
-  const { trainFromConfig } = require('../pipeline/train') as typeof import('../pipeline/train');
 
   const rows: ExperimentRow[] = [];
   const failures: string[] = [];
@@ -286,7 +286,7 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
   for (const setting of settings) {
     const folder = FOLDER[setting];
     const derived = path.join(expDir, `${folder}.ini`);
-    writeAtomic(derived, configToIni(config, settingOverrides(setting, path.join(expDir, folder))));
+    writeFileAtomic(derived, configToIni(config, settingOverrides(setting, path.join(expDir, folder))));
     const unavailable = (note: string) => {
       for (const kind of config.model.students) rows.push({ model: kind, setting, eval: null, data: null, note, dir: null });
     };
@@ -307,6 +307,8 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
       summary = await trainFromConfig(derived, uniqid, {
         log,
         progress: options.progress ?? false,
+        signal: options.signal,
+        onProgress: options.onProgress,
         teacherFolder: setting === 'alone' ? undefined : run,
       });
     } catch (err) {
@@ -346,15 +348,23 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
 
   const files = { markdown: path.join(run, 'experiment.md'), svg: path.join(run, 'experiment.svg'), png: path.join(run, 'experiment.png') };
   const result: ExperimentResult = { runDir: run, rows: ordered, files, dataFile, failures, seconds: 0 };
-  writeAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
+  writeFileAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
   const colors: Record<ExperimentSetting, string> = { alone: '#9e9e9e', distilled: '#4e79a7', 'distilled+pool': '#f28e2b', teacher: '#59a14f' };
   const layout = layoutBarChart(
     // An ensemble's members are in the table, not the chart (their long names would collide).
     ordered.filter((r) => r.setting !== 'teacher' || r.model === 'teacher').map((r) => ({ group: r.model, series: r.setting, value: r.eval?.accuracy ?? null })),
     { title: 'eval accuracy', series: (['alone', 'distilled', 'distilled+pool', 'teacher'] as const).map((name) => ({ name, color: colors[name] })) },
   );
-  writeAtomic(files.svg, renderSvg(layout));
-  writeAtomic(files.png, encodePng(layout.width, layout.height, renderRgba(layout)));
+  const svg = renderSvg(layout);
+  writeFileAtomic(files.svg, svg);
+  const chart = renderChartPng(svg);
+  writeFileAtomic(files.png, chart.png);
+  if (!chart.textRendered) {
+    log(
+      `experiment: ${files.png} has no text: no font was found to draw it (install fonts-dejavu-core, ` +
+        `or set ${CHART_FONT_ENV}=/path/to/font.ttf); ${files.svg} and ${files.markdown} are complete`,
+    );
+  }
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }

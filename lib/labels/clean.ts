@@ -21,7 +21,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { loadConfig, resolveUniqid, runDir } from '../config';
-import { writeFileAtomic } from '../pipeline/run-log';
+import { deriveClassIds, readClassIds } from '../data';
+import { writeFileAtomic } from '../util/files';
 import { WRONG_LABELS_HEADER, WRONG_LABELS_TSV } from './detect';
 
 /** Default --min-confidence: relabel only when the model gives the new label at least even odds. */
@@ -150,7 +151,6 @@ export async function cleanLabels(configPath: string, uniqidArg?: string, option
   }
   if (relabel) {
     // A relabelled row must get a label the train file can use.
-    const { deriveClassIds, readClassIds } = require('../data') as typeof import('../data');
     const classes = config.data.class_id !== null ? readClassIds(config.data.class_id) : deriveClassIds(train);
     for (const row of flagged) {
       if (!classes.idOf.has(row.suggested)) {

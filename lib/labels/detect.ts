@@ -27,16 +27,17 @@
  *                         the train file's size and SHA-256.
  *    `clean-labels` reads both.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
 import { loadConfig, resolveUniqid, runDir, type Config, type LabelFilter, type LabelRankBy, type StudentKind } from '../config';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
-import type { EvalRows } from '../student';
+import { NativeStudent, softmaxRows, type EvalRows } from '../student';
+import { fileSha256, writeFileAtomic } from '../util/files';
+import { readWord2Vec } from '../vectors';
 import { findLabelIssues, type ConfidentLearningResult } from './confident-learning';
 import { prepareData, type PreparedData } from '../pipeline/prepare-data';
-import { RunLog, writeFileAtomic } from '../pipeline/run-log';
+import { RunLog } from '../pipeline/run-log';
 import { studentSpec, studentTrainOptions } from '../pipeline/train-student';
 
 export const WRONG_LABELS_TSV = 'wrong_labels.tsv';
@@ -208,10 +209,6 @@ export function detectionModels(config: Config): StudentKind[] {
   return models as StudentKind[];
 }
 
-function sha256File(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
 /**
  * The seed of repeat `repeat`'s fold split: repeat 0 uses [train] seed itself
  * (so one repeat is the plain k-fold run), later repeats seeds derived from it.
@@ -234,7 +231,6 @@ export async function outOfFoldProbabilities(
   repeat = 0,
   repeats = 1,
 ): Promise<{ probs: Float32Array; foldReports: FoldReport[] }> {
-  const { NativeStudent, softmaxRows } = require('../student') as typeof import('../student');
   const C = data.classIds.labels.length;
   const n = data.trainRows.lengths.length;
   const splitSeed = repeatSeed(config.train.seed, repeat);
@@ -255,7 +251,7 @@ export async function outOfFoldProbabilities(
 
   // The pretrained vectors, read once for all folds (each fold starts its embeddings from them).
   const vectorsFile = config[kind].pretrained_vectors;
-  const vectors = vectorsFile === null ? null : await (require('../vectors') as typeof import('../vectors')).readWord2Vec(vectorsFile, data.vocabTokens);
+  const vectors = vectorsFile === null ? null : await readWord2Vec(vectorsFile, data.vocabTokens);
 
   // One bar over every example every fold trains on.
   const workPerFold = members.map((m) => (n - m.length) * trainOptions.epochs);
@@ -414,7 +410,7 @@ export async function detectWrongLabels(configPath: string, uniqidArg?: string, 
     uniqid,
     config: config.file,
     // What clean-labels checks the train file against (and a person can too).
-    trainFile: { path: config.data.train, bytes: trainStat.size, sha256: sha256File(config.data.train), rows: n },
+    trainFile: { path: config.data.train, bytes: trainStat.size, sha256: fileSha256(config.data.train), rows: n },
     settings: report.settings,
     classes,
     counts: { rows: n, flagged: flagged.length, estimatedIssues: cl.estimatedIssues, estimatedErrors: cl.estimatedErrors },

@@ -4,7 +4,7 @@
  * value * scale[row]. The ONNX export (and with it the WASM backend) builds its graph from
  * these, so a quantized folder exports as a float model with the int8 rounding of its weights.
  */
-import type { SafeTensor } from './safetensors-reader';
+import type { SafeTensor } from '../safetensors/reader';
 
 export const SCALE_SUFFIX = '.scale';
 

@@ -24,7 +24,6 @@
  *    row's state at its true last step and the reverse direction starts at that step; Y_h
  *    [D, B, H] becomes [B, D*H] = [forward, backward] as the native dense layer reads it.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 
 import { ModelFolder, readModelFolder } from '../model-folder';
@@ -32,7 +31,8 @@ import { GruSpec, TextCnnSpec } from '../student';
 import { GraphBuilder } from './graph-builder';
 import { DataType, encodeModel, floatTensor, GraphDef, int64Tensor } from './proto';
 import { dequantizeWeights } from './dequantize';
-import { readSafetensors, SafeTensor } from './safetensors-reader';
+import { readSafetensors, SafeTensor } from '../safetensors/reader';
+import { writeFileAtomic } from '../util/files';
 
 export const ONNX_OPSET = 17;
 const ONNX_IR_VERSION = 8;
@@ -88,19 +88,6 @@ export function exportOnnx(modelDir: string, outFile: string): string {
   if (typeof outFile !== 'string' || outFile.length === 0) throw new TypeError(`Expected a non-empty string for outFile but received ${JSON.stringify(outFile)}`);
   const bytes = exportOnnxBytes(modelDir);
   return writeFileAtomic(path.resolve(outFile), bytes);
-}
-
-export function writeFileAtomic(target: string, bytes: Uint8Array): string {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  try {
-    fs.writeFileSync(temp, bytes);
-    fs.renameSync(temp, target);
-  } catch (err) {
-    fs.rmSync(temp, { force: true });
-    throw err;
-  }
-  return target;
 }
 
 // ---- the two graphs -----------------------------------------------------------------------------

@@ -31,10 +31,10 @@ import * as path from 'path';
 
 import { readModelFolder } from '../model-folder';
 import { describe, NativeStudent, type TransformerSpec } from '../student';
-import { writeFileAtomic } from './export-student';
 import { GraphBuilder } from './graph-builder';
 import { DataType, encodeModel, floatTensor, int64Tensor, type GraphDef, type ValueInfoDef } from './proto';
-import { readSafetensors, type SafeTensor } from './safetensors-reader';
+import { readSafetensors, type SafeTensor } from '../safetensors/reader';
+import { writeFileAtomic } from '../util/files';
 
 export const TEACHER_ONNX_OPSET = 17;
 const ONNX_IR_VERSION = 8;

@@ -44,8 +44,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { NativeStudent, type TransformerSpec } from '../student';
-import { readSafetensors, readSafetensorsIndex, type SafeTensorEntry } from '../onnx/safetensors-reader';
-import { writeSafetensors, type TensorToWrite } from '../onnx/safetensors-writer';
+import { readSafetensors, readSafetensorsIndex, type SafeTensorEntry } from '../safetensors/reader';
+import { writeSafetensors, type TensorToWrite } from '../safetensors/writer';
 import { readVocabFile } from '../vocab';
 
 /** Weight files looked for, in this order. */

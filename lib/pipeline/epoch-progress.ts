@@ -6,6 +6,7 @@
  */
 import { Progress, type ProgressWriter } from '../progress';
 import type { EpochReport, TrainHooks } from '../student';
+import type { RunProgressListener } from './run-progress';
 
 export interface EpochProgressOptions {
   /** The bar's label before " epoch i/N", e.g. "textcnn" or "teacher". */
@@ -22,6 +23,8 @@ export interface EpochProgressOptions {
   finishText(e: EpochReport): string;
   /** Writes the epoch's log line. */
   logEpoch(e: EpochReport): void;
+  /** Batch and epoch events for API callers (the label is the event's model). */
+  onProgress?: RunProgressListener;
 }
 
 export function epochProgressHooks(o: EpochProgressOptions): TrainHooks {
@@ -33,10 +36,13 @@ export function epochProgressHooks(o: EpochProgressOptions): TrainHooks {
   return {
     signal: o.signal,
     onProgress: (p) => {
-      if (p.epoch !== barEpoch || bar === null) return; // a late event of a finished epoch
-      bar.update(Math.min(o.rows, (p.step - (p.epoch - 1) * o.stepsPerEpoch) * o.batchSize), `loss ${p.runningLoss.toFixed(4)}`);
+      if (p.epoch !== barEpoch) return; // a late event of a finished epoch
+      const rowsDone = Math.min(o.rows, (p.step - (p.epoch - 1) * o.stepsPerEpoch) * o.batchSize);
+      o.onProgress?.({ type: 'batch', model: o.label, epoch: p.epoch, epochs: o.epochs, rowsDone, rows: o.rows, loss: p.runningLoss });
+      bar?.update(rowsDone, `loss ${p.runningLoss.toFixed(4)}`);
     },
     onEpoch: (e) => {
+      o.onProgress?.({ type: 'epoch', model: o.label, epochs: o.epochs, report: e });
       if (tty) bar?.finish(o.finishText(e));
       o.logEpoch(e);
       barEpoch = e.epoch + 1;

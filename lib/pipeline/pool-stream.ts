@@ -2,7 +2,7 @@
  * Distilling with a pool far larger than memory (500,000+ lines): the pool is
  * never held. Two pieces:
  *
- *   PoolLogitsWriter  while the teacher scores the pool (teacher.ts), its
+ *   PoolLogitsWriter  while the teacher scores the pool (teacher/soft-targets.ts), its
  *                     logits are written IN POOL ORDER to <teacher folder>/
  *                     pool-logits.f32 (float32 little-endian, [rows, C]; temp
  *                     file + rename), so training needs no per-text lookup;

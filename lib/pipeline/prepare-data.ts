@@ -21,10 +21,11 @@ import type { Config } from '../config';
 import { deriveClassIds, newPoolStats, readClassIds, readLabelledTsv, streamLineBatches, type ClassIds, type LabelledData } from '../data';
 import { formatCount } from '../progress';
 import type { EvalRows } from '../student';
-import type { Tokenizer } from '../tokenizer';
+import { Tokenizer } from '../tokenizer';
+import { writeFileAtomic } from '../util/files';
 import { readVocabFile, UNK_TOKEN } from '../vocab';
 import { VocabBuilder } from '../vocab-builder';
-import { writeFileAtomic, type RunLog } from './run-log';
+import type { RunLog } from './run-log';
 
 /** Students are trained on lower-cased text (BERT's uncased normalisation). */
 export const STUDENT_LOWERCASE = true;
@@ -156,8 +157,6 @@ export async function prepareData(config: Config, runFolder: string, log: RunLog
     throw new Error(`vocab ${config.data.vocab}: the first token (id 0) must be [PAD], found ${JSON.stringify(vocabTokens[0])}`);
   }
 
-  // Loaded here, not at the top: the rest of the CLI must work where the addon cannot load.
-  const { Tokenizer } = require('../tokenizer') as typeof import('../tokenizer');
   const tokenizer = Tokenizer.fromFile(config.data.vocab, { lowercase: STUDENT_LOWERCASE });
   const unkId = tokenizer.unkId;
   if (unkId < 0) throw new Error(`vocab ${config.data.vocab} has no ${UNK_TOKEN} token`);

@@ -24,15 +24,17 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import type { RawMlmPretrainer, RawPretrainOptions } from '../binding';
-import { loadConfig, resolveUniqid, runDir, writeResolvedConfig, type Config } from '../config';
+import { loadAddon, type RawMlmPretrainer, type RawPretrainOptions } from '../binding';
+import { configProblem, loadConfig, resolveUniqid, runDir, writeResolvedConfig, type Config } from '../config';
 import { describeEmptyLines, newPoolStats, streamLineBatches } from '../data';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
 import type { TransformerSpec } from '../student';
 import { prepareData, type PreparedData } from './prepare-data';
-import { RESOLVED_CONFIG_FILE, RunLog, writeFileAtomic } from './run-log';
-import { fileSha256 } from './soft-label-cache';
-import { teacherSpec } from './teacher';
+import { readSafetensorsMetadata } from '../safetensors/reader';
+import { fileSha256, writeFileAtomic } from '../util/files';
+import { RESOLVED_CONFIG_FILE, RunLog } from './run-log';
+import type { RunProgressListener } from './run-progress';
+import { teacherSpec } from './teacher/spec';
 
 export const PRETRAIN_DIR = 'pretrain';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -53,6 +55,8 @@ export interface PretrainStepOptions {
   checkpointSeconds?: number;
   /** Stop after this many steps of this call, as an interruption would (tests). */
   stopAfterSteps?: number;
+  /** A 'pretrain' event per progress report of the native pre-trainer. */
+  onProgress?: RunProgressListener;
 }
 
 export interface PretrainSummary {
@@ -161,33 +165,6 @@ export function pretrainFingerprint(config: Config, data: PreparedData, spec: Tr
     .digest('hex');
 }
 
-/**
- * The metadata of a safetensors file (its JSON header's "__metadata__"),
- * without reading the tensors. Errors name the file.
- */
-export function readSafetensorsMetadata(file: string): Record<string, string> {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(8);
-    if (size < 8 || fs.readSync(fd, head, 0, 8, 0) !== 8) throw new Error(`${file}: not a safetensors file (shorter than its 8-byte header length)`);
-    const n = Number(head.readBigUInt64LE(0));
-    if (n <= 0 || n > 100_000_000 || 8 + n > size) throw new Error(`${file}: not a safetensors file (header length ${n} does not fit the file's ${size} bytes; truncated?)`);
-    const json = Buffer.alloc(n);
-    fs.readSync(fd, json, 0, n, 8);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(json.toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`${file}: not a safetensors file (header is not JSON: ${(err as Error).message})`);
-    }
-    const meta = header.__metadata__;
-    return meta !== null && typeof meta === 'object' ? (meta as Record<string, string>) : {};
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 interface PretrainInfo {
   fingerprint: string;
   step: number;
@@ -221,7 +198,6 @@ export async function pretrainStep(
   if (config.teacher.kind !== 'native') {
     throw new Error(`${config.file}: [teacher] kind = ${config.teacher.kind}: masked-LM pre-training is for the native teacher (set [teacher] kind = native)`);
   }
-  const { loadAddon } = require('../binding') as typeof import('../binding');
   const dir = path.join(runFolder, PRETRAIN_DIR);
   const checkpoint = path.join(dir, CHECKPOINT_FILE);
   const encoder = path.join(dir, ENCODER_FILE);
@@ -337,6 +313,7 @@ export async function pretrainStep(
           lossCurve.push({ step: e.step, loss: Number(lastLoss.toFixed(4)) });
           nextPoint = (Math.floor(e.step / every) + 1) * every;
         }
+        options.onProgress?.({ type: 'pretrain', step: e.step, totalSteps: e.totalSteps, loss: lastLoss, tokensPerSecond: e.tokensPerSecond ?? 0 });
         bar?.update(e.step - resumedFrom, `loss ${lastLoss.toFixed(3)}, ${formatCount(e.tokensPerSecond ?? 0)} tokens/s`);
       },
     );
@@ -413,14 +390,13 @@ export interface PretrainFromConfigOptions extends Partial<PretrainStepOptions> 
 export async function pretrainFromConfig(configPath: string, uniqidArg?: string, options: PretrainFromConfigOptions = {}): Promise<PretrainSummary & { runDir: string }> {
   const config = loadConfig(configPath);
   if (config.teacher.kind !== 'native') {
-    const { configProblem } = require('../config') as typeof import('../config');
     throw configProblem(config, 'teacher', 'kind', `= ${config.teacher.kind}: pretrain trains the native transformer teacher; set kind = native`);
   }
   const uniqid = resolveUniqid(uniqidArg, options.now);
   const dir = runDir(config, uniqid);
   const logDir = path.join(dir, PRETRAIN_DIR);
   fs.mkdirSync(logDir, { recursive: true });
-  const log = new RunLog(logDir, { uniqid, config: config.file }, { echo: options.log });
+  const log = new RunLog(logDir, { uniqid, config: config.file }, { echo: options.log, onProgress: options.onProgress });
   try {
     log.info(`pretrain "${uniqid}" of ${config.file} -> ${logDir}`);
     writeResolvedConfig(config, path.join(logDir, RESOLVED_CONFIG_FILE), { uniqid });
@@ -431,6 +407,7 @@ export async function pretrainFromConfig(configPath: string, uniqidArg?: string,
         signal: options.signal,
         checkpointSeconds: options.checkpointSeconds,
         stopAfterSteps: options.stopAfterSteps,
+        onProgress: options.onProgress,
       }),
     );
     log.finish();

@@ -8,28 +8,18 @@
  * that fails or is stopped half-way still leaves a readable account of how far
  * it got, and never a half-written file.
  */
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+
+import { loadAddon } from '../binding';
+import { writeFileAtomic } from '../util/files';
+import type { RunProgressListener } from './run-progress';
 
 export const RUN_LOG_FILE = 'run.log';
 export const RUN_JSON_FILE = 'run.json';
 export const RESOLVED_CONFIG_FILE = 'config.resolved.json';
 export const RUN_FORMAT = 'model-distill-run';
 export const RUN_FORMAT_VERSION = 1;
-
-/** Writes `text` to `target` through a temp file in the same folder and a rename. */
-export function writeFileAtomic(target: string, text: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(temp, text);
-    fs.renameSync(temp, target);
-  } catch (err) {
-    fs.rmSync(temp, { force: true });
-    throw err;
-  }
-}
 
 export interface Versions {
   package: string;
@@ -47,6 +37,7 @@ export function collectVersions(): Versions {
   let pkg = 'unknown';
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json sits at another depth in dist/
       const p = require(rel) as { name?: string; version?: string };
       if (p.name === 'model-distill' && p.version) {
         pkg = p.version;
@@ -59,10 +50,9 @@ export function collectVersions(): Versions {
   let core = 'unavailable';
   let simd = 'unavailable';
   try {
-    const { nativeInfo } = require('../index') as typeof import('../index');
-    const info = nativeInfo();
-    core = info.coreVersion;
-    simd = info.simdLevel;
+    const addon = loadAddon();
+    core = addon.coreVersion;
+    simd = addon.simdLevel();
   } catch {
     // the run fails later with the addon's own error; the record says what was missing
   }
@@ -101,6 +91,8 @@ export interface RunLogOptions {
   echo?: (line: string) => void;
   /** Milliseconds clock (tests). */
   now?: () => number;
+  /** Receives a 'step' event when each step starts and finishes. */
+  onProgress?: RunProgressListener;
 }
 
 export class RunLog {
@@ -109,12 +101,14 @@ export class RunLog {
   private readonly lines: string[] = [];
   private readonly echo: (line: string) => void;
   private readonly now: () => number;
+  private readonly onProgress: RunProgressListener | undefined;
   private readonly start: number;
 
   constructor(dir: string, base: { uniqid: string; config: string }, options: RunLogOptions = {}) {
     this.dir = dir;
     this.echo = options.echo ?? (() => {});
     this.now = options.now ?? Date.now;
+    this.onProgress = options.onProgress;
     this.start = this.now();
     this.record = {
       format: RUN_FORMAT,
@@ -146,11 +140,13 @@ export class RunLog {
    */
   async step<T>(name: string, body: () => Promise<T> | T): Promise<T> {
     const t0 = this.now();
+    this.onProgress?.({ type: 'step', step: name, state: 'started' });
     try {
       return await body();
     } finally {
       this.record.timings[name] = Math.round(this.now() - t0) / 1000;
       this.save();
+      this.onProgress?.({ type: 'step', step: name, state: 'finished', seconds: this.record.timings[name] });
     }
   }
 

@@ -23,25 +23,14 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 
+import { writeFileAtomic } from '../util/files';
+
 export const SOFT_LABEL_FORMAT = 'model-distill-soft-labels';
 export const SOFT_LABEL_VERSION = 1;
 
 /** sha256 of a text's UTF-8 bytes, hex: the cache key. */
 export function textKey(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** sha256 of a file's bytes, hex (the teacher's identity from its weights file; data files). Read in 1 MB blocks: a pool may not fit in memory. */
-export function fileSha256(file: string): string {
-  const hash = createHash('sha256');
-  const block = Buffer.allocUnsafe(1 << 20);
-  const fd = fs.openSync(file, 'r');
-  try {
-    for (let n = fs.readSync(fd, block, 0, block.length, null); n > 0; n = fs.readSync(fd, block, 0, block.length, null)) hash.update(block.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 export interface CacheOpenReport {
@@ -110,10 +99,7 @@ export class SoftLabelCache {
     }
     if (goodEnd === 0) {
       // New file, or another teacher's: write the header through a temp file and a rename.
-      const temp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, header);
-      fs.renameSync(temp, file);
-      goodEnd = Buffer.byteLength(header);
+      writeFileAtomic(file, header);
     } else if (goodEnd < size) {
       fs.truncateSync(file, goodEnd);
     }

@@ -9,14 +9,17 @@ import * as path from 'path';
 
 import type { Config, StudentKind } from '../config';
 import { argmaxRows } from '../metrics';
-import { formatCount, formatDuration, type ProgressWriter } from '../progress';
-import type { EpochReport, GruSpec, StudentTrainOptions, TextCnnSpec, TrainHooks, TrainReport, NativeStudent } from '../student';
+import { formatCount, formatDuration, formatScore, type ProgressWriter } from '../progress';
+import { Classifier } from '../classifier';
+import { saveModelFolder } from '../model-folder';
+import { NativeStudent, type EpochReport, type GruSpec, type StudentTrainOptions, type TextCnnSpec, type TrainHooks, type TrainReport } from '../student';
 import { readWord2Vec } from '../vectors';
 import { epochProgressHooks } from './epoch-progress';
 import { poolTrainSource, POOL_PART_ROWS } from './pool-stream';
 import type { PreparedData } from './prepare-data';
 import type { RunLog } from './run-log';
-import type { SoftTargets } from './teacher';
+import type { RunProgressListener } from './run-progress';
+import type { SoftTargets } from './teacher/types';
 
 /** The architecture of a student, from its config section. */
 export function studentSpec(config: Config, kind: StudentKind, vocabSize: number, numClasses: number): TextCnnSpec | GruSpec {
@@ -67,11 +70,10 @@ export interface StudentStepOptions {
   /** Where progress bars go; false = no bars (the per-epoch lines still go to the log). */
   progress: ProgressWriter | false;
   signal?: AbortSignal;
+  onProgress?: RunProgressListener;
   /** Pool texts per streamed part (tests); default POOL_PART_ROWS. */
   poolPartRows?: number;
 }
-
-const fmt4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
 
 export async function trainStudentStep(
   config: Config,
@@ -82,9 +84,6 @@ export async function trainStudentStep(
   log: RunLog,
   options: StudentStepOptions,
 ): Promise<StudentResult> {
-  const { NativeStudent } = require('../student') as typeof import('../student');
-  const { saveModelFolder } = require('../model-folder') as typeof import('../model-folder');
-
   const numClasses = data.classIds.labels.length;
   const spec = studentSpec(config, kind, data.vocabTokens.length, numClasses);
   const trainOptions = studentTrainOptions(config, kind);
@@ -148,9 +147,10 @@ export async function trainStudentStep(
     batchSize: trainOptions.batchSize,
     progress: options.progress,
     signal: options.signal,
-    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${fmt4(e.evalAccuracy)}`}`,
+    onProgress: options.onProgress,
+    finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${formatScore(e.evalAccuracy)}`}`,
     logEpoch: (e) => {
-      const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} loss ${fmt4(e.evalLoss)}`;
+      const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} loss ${formatScore(e.evalLoss)}`;
       log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
     },
   });
@@ -163,7 +163,7 @@ export async function trainStudentStep(
   const best = report.bestEpoch > 0 ? report.epochs.find((e) => e.epoch === report.bestEpoch) : undefined;
   log.info(
     `${kind}: trained in ${formatDuration(seconds)} (${formatCount(report.examplesPerSecond)} examples/s); ` +
-      (best ? `best epoch ${best.epoch} (eval accuracy ${fmt4(best.evalAccuracy)}, macro-F1 ${fmt4(best.evalMacroF1)}) kept` : 'no eval set: last epoch kept'),
+      (best ? `best epoch ${best.epoch} (eval accuracy ${formatScore(best.evalAccuracy)}, macro-F1 ${formatScore(best.evalMacroF1)}) kept` : 'no eval set: last epoch kept'),
   );
 
   const dir = path.join(runFolder, kind);
@@ -199,7 +199,6 @@ export async function trainStudentStep(
 
   // Load the folder the way `predict` and users do and score the eval texts:
   // this proves the saved weights, vocab and tokenisation reproduce training.
-  const { Classifier } = require('../classifier') as typeof import('../classifier');
   const classifier = await Classifier.load(dir, { threads: config.train.threads });
   let reloaded: number;
   try {
@@ -215,7 +214,7 @@ export async function trainStudentStep(
   // One row's worth of difference can come from a float tie; more means a mismatch.
   const oneRow = 1 / Math.max(1, data.eval.texts.length);
   if (best?.evalAccuracy !== undefined && Math.abs(reloaded - best.evalAccuracy) > 1.5 * oneRow) {
-    log.info(`warning: ${kind}: the saved model scores ${reloaded.toFixed(4)} on eval, training measured ${fmt4(best.evalAccuracy)}; ` +
+    log.info(`warning: ${kind}: the saved model scores ${reloaded.toFixed(4)} on eval, training measured ${formatScore(best.evalAccuracy)}; ` +
       'prediction does not reproduce training (tokenisation or weights differ)');
   }
 

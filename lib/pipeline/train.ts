@@ -11,11 +11,11 @@
  *
  * Steps, each timed in run.json:
  *   1. data      classes, train/eval rows, vocab, token ids   (prepare-data.ts)
- *   2. teacher   none, or native: fine-tune a transformer     (teacher.ts)
+ *   2. teacher   none, or native: fine-tune a transformer     (teacher/)
  *                -> <run>/teacher/ (reused when settings + data are unchanged);
  *                onnx: an exported model; [teacher] ensemble: members averaged
- *                with it -> <run>/teacher/members/<name>/      (ensemble.ts)
- *   3. soft      the teacher's logits for train rows and pool  (teacher.ts)
+ *                with it -> <run>/teacher/members/<name>/      (teacher/ensemble.ts)
+ *   3. soft      the teacher's logits for train rows and pool  (teacher/)
  *                -> <run>/soft-labels.cache (soft-label-cache.ts)
  *   4. students  one by one, in [model] students order        (train-student.ts)
  * A run with the same uniqid replaces the models of the earlier one.
@@ -25,10 +25,11 @@ import * as path from 'path';
 
 import { loadConfig, resolveUniqid, runDir, writeResolvedConfig, type Config, type StudentKind } from '../config';
 import type { ProgressWriter } from '../progress';
+import { fileSha256 } from '../util/files';
 import { POOL_PART_ROWS } from './pool-stream';
 import { prepareData } from './prepare-data';
 import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
-import { fileSha256 } from './soft-label-cache';
+import type { RunProgressListener } from './run-progress';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
 import { trainStudentStep, type StudentResult } from './train-student';
 
@@ -39,8 +40,12 @@ export interface TrainFromConfigOptions {
   progress?: ProgressWriter | false;
   /** Stops training at the next batch; the run then fails with "cancelled". */
   signal?: AbortSignal;
+  /** Steps, batches and epochs as data (run-progress.ts). */
+  onProgress?: RunProgressListener;
   /** "Today" for a `${time}` uniqid (tests). */
   now?: Date;
+  /** `train --queue`: score the pool on workers through this Redis URL (overrides [distill] queue). */
+  queue?: string;
   /**
    * Where the teacher (<folder>/teacher/) and its soft-label cache live; default the run
    * folder. `experiment` points every distilled setting at the user's run folder, so the
@@ -60,6 +65,7 @@ export interface RunSummary {
 
 export async function trainFromConfig(configPath: string, uniqidArg?: string, options: TrainFromConfigOptions = {}): Promise<RunSummary> {
   const config = loadConfig(configPath);
+  if (options.queue !== undefined) config.distill.queue = options.queue;
   const uniqid = resolveUniqid(uniqidArg, options.now);
   // Before anything is written: a config this version cannot run fails now.
   checkTeacherSupported(config);
@@ -67,7 +73,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
   const replacing = fs.existsSync(dir);
   fs.mkdirSync(dir, { recursive: true });
 
-  const log = new RunLog(dir, { uniqid, config: config.file }, { echo: options.log });
+  const log = new RunLog(dir, { uniqid, config: config.file }, { echo: options.log, onProgress: options.onProgress });
   const files = {
     resolvedConfig: path.join(dir, RESOLVED_CONFIG_FILE),
     runLog: path.join(dir, RUN_LOG_FILE),
@@ -87,7 +93,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
       files: dataFileHashes(config),
       poolPartRows: POOL_PART_ROWS,
     };
-    const stepOptions = { progress: options.progress ?? false, signal: options.signal } as const;
+    const stepOptions = { progress: options.progress ?? false, signal: options.signal, onProgress: options.onProgress } as const;
     const teacherFolder = options.teacherFolder === undefined ? dir : path.resolve(options.teacherFolder);
     if (teacherFolder !== dir) fs.mkdirSync(teacherFolder, { recursive: true });
     const teacher = await log.step('teacher', () => teacherStep(config, data, teacherFolder, log, stepOptions));
@@ -109,7 +115,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     log.record.students = students;
     for (const kind of config.model.students as StudentKind[]) {
       const result = await log.step(kind, () =>
-        trainStudentStep(config, kind, data, soft, dir, log, { progress: options.progress ?? false, signal: options.signal }),
+        trainStudentStep(config, kind, data, soft, dir, log, stepOptions),
       );
       students.push(result);
     }

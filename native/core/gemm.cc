@@ -704,6 +704,30 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
   sgemm_blocked(spec, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void sgemm_rows_independent(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                            int ldb, float beta, float* C, int ldc) {
+  static const KernelSpec spec = kernel_for(gemm_default_level());
+  check_shape(M, N, K);
+  if (M == 0 || N == 0) return;
+  if (K > kSmallMMaxK || K == 0 || alpha == 0.0f) {
+    // Rare (K > 4096) or trivial: one one-row call per row is exact by definition.
+    for (int i = 0; i < M; ++i)
+      sgemm_blocked(spec, false, trans_b, 1, N, K, alpha, A + static_cast<long>(i) * lda, lda, B, ldb, beta,
+                    C + static_cast<long>(i) * ldc, ldc);
+    return;
+  }
+  // The small-M kernels give every C entry its own accumulation (a dot product or an axpy chain
+  // over K) whatever the number of rows in the call, so groups of up to kSmallM rows give each row
+  // exactly what a one-row call gives. The blocked path would not: its order of summation differs
+  // from theirs, so a row would change with the batch it happened to share.
+  const float* a_rows[kSmallM];
+  for (int i0 = 0; i0 < M; i0 += kSmallM) {
+    const int m = std::min(kSmallM, M - i0);
+    for (int i = 0; i < m; ++i) a_rows[i] = A + static_cast<long>(i0 + i) * lda;
+    spec.small_m(trans_b, m, N, K, alpha, a_rows, B, ldb, beta, C + static_cast<long>(i0) * ldc, ldc);
+  }
+}
+
 void sgemm_reference(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                      const float* B, int ldb, float beta, float* C, int ldc) {
   check_shape(M, N, K);

@@ -20,6 +20,14 @@ namespace md {
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc);
 
+// sgemm without transposing A, where every row of C is bit for bit what a one-row call (M = 1)
+// gives, whatever M is: a row's result never depends on the rows it shares a call with. The
+// inference paths use it so that a text's probabilities do not depend on which other texts share
+// its batch (micro-batching promises each caller its unbatched result). Throughput is close to
+// sgemm's for the narrow K of the students (it reads B in place, four rows at a time).
+void sgemm_rows_independent(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                            int ldb, float beta, float* C, int ldc);
+
 // The plain triple loop (accumulating in double), the reference the tests compare against.
 void sgemm_reference(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                      const float* B, int ldb, float beta, float* C, int ldc);

@@ -137,10 +137,14 @@ void Gru::check_batch(const Batch& batch) const {
 }
 
 // logits[rows, C] = features[rows, D*H] . fc_weight^T + fc_bias
-void Gru::dense(const float* features, int rows, float* logits) const {
+void Gru::dense(const float* features, int rows, float* logits, bool rows_independent) const {
   const int C = config_.num_classes, F = directions() * config_.hidden;
   if (rows == 0) return;
-  sgemm(false, true, rows, C, F, 1.0f, features, F, fc_weight_.value.ptr(), F, 0.0f, logits, C);
+  // Inference: row-independent, so a text's logits do not depend on the texts batched with it.
+  if (rows_independent)
+    sgemm_rows_independent(true, rows, C, F, 1.0f, features, F, fc_weight_.value.ptr(), F, 0.0f, logits, C);
+  else
+    sgemm(false, true, rows, C, F, 1.0f, features, F, fc_weight_.value.ptr(), F, 0.0f, logits, C);
   add_bias_rows(logits, rows, C, fc_bias_.value.ptr());
 }
 
@@ -366,7 +370,8 @@ void Gru::forward_fast(const Batch& batch, float* logits) const {
     std::fill(h.begin(), h.end(), 0.0f);
     for (int t = 0; t < p.steps; ++t) {
       const int n = p.active[t];
-      sgemm(false, true, n, G, H, 1.0f, h.data(), H, w.weight_hh.value.ptr(), H, 0.0f, gh.data(), G);
+      // Row-independent (see dense): the step's result for a text is the same in any batch.
+      sgemm_rows_independent(true, n, G, H, 1.0f, h.data(), H, w.weight_hh.value.ptr(), H, 0.0f, gh.data(), G);
       for (int i = 0; i < n; ++i) {
         const float* gi = table + static_cast<int64_t>(token_at(batch, p, d, t, i)) * G;
         float* hi = &h[static_cast<std::size_t>(i) * H];
@@ -377,7 +382,7 @@ void Gru::forward_fast(const Batch& batch, float* logits) const {
       std::memcpy(&features[static_cast<std::size_t>(p.order[i]) * F + d * H], &h[static_cast<std::size_t>(i) * H],
                   sizeof(float) * H);
   }
-  dense(features.data(), B, logits);
+  dense(features.data(), B, logits, true);
 }
 
 }  // namespace md

@@ -85,7 +85,8 @@ class Gru : public StudentModel {
   };
 
   void check_batch(const Batch& batch) const;
-  void dense(const float* features, int rows, float* logits) const;
+  // rows_independent (inference): each row as in a one-row call, see sgemm_rows_independent.
+  void dense(const float* features, int rows, float* logits, bool rows_independent = false) const;
 
   GruConfig config_;
   Parameter embedding_;  // [V, E]

@@ -277,9 +277,13 @@ void TextCnn::check_batch(const Batch& batch) const {
   }
 }
 
-void TextCnn::dense(const float* features, int batch, float* logits) const {
+void TextCnn::dense(const float* features, int batch, float* logits, bool rows_independent) const {
   const int C = config_.num_classes, D = feature_dim();
-  sgemm(false, true, batch, C, D, 1.0f, features, D, fc_weight_.value.ptr(), D, 0.0f, logits, C);
+  // Inference: row-independent, so a text's logits do not depend on the texts batched with it.
+  if (rows_independent)
+    sgemm_rows_independent(true, batch, C, D, 1.0f, features, D, fc_weight_.value.ptr(), D, 0.0f, logits, C);
+  else
+    sgemm(false, true, batch, C, D, 1.0f, features, D, fc_weight_.value.ptr(), D, 0.0f, logits, C);
   for (int b = 0; b < batch; ++b)
     for (int c = 0; c < C; ++c) logits[static_cast<std::size_t>(b) * C + c] += fc_bias_.value.data[c];
 }
@@ -380,7 +384,7 @@ void TextCnn::forward_fast(const Batch& batch, float* logits) const {
       for (int f = 0; f < F; ++f) out[f] = std::max(out[f], 0.0f);
     }
   }
-  dense(features.data(), batch.batch, logits);
+  dense(features.data(), batch.batch, logits, true);
 }
 
 // ---- training ---------------------------------------------------------------

@@ -106,7 +106,8 @@ class TextCnn : public StudentModel {
   int table_rows_per_token() const { return window_offset_.back(); }
   void check_batch(const Batch& batch) const;
   // Shared tail of every path: features [B, feature_dim] -> logits [B, C].
-  void dense(const float* features, int batch, float* logits) const;
+  // rows_independent (inference): each row as in a one-row call, see sgemm_rows_independent.
+  void dense(const float* features, int batch, float* logits, bool rows_independent = false) const;
 
   TextCnnConfig config_;
   Parameter embedding_;

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { writeSafetensors, type TensorToWrite } from '../../lib/onnx/safetensors-writer';
+import { writeSafetensors, type TensorToWrite } from '../../lib/safetensors/writer';
 import { rng } from './tiny-task';
 
 export interface CheckpointSpec {

@@ -1,5 +1,5 @@
 /**
- * Writes float32 tensors as a safetensors file (the format safetensors-reader.ts reads and
+ * Writes float32 tensors as a safetensors file (the format reader.ts reads and
  * native/core/safetensors.h loads), in TypeScript: the checkpoint import hands a NativeStudent
  * its converted, renamed tensors this way, and the tests build Hugging Face-style checkpoints
  * with it.

@@ -24,22 +24,22 @@
  * [teacher] ensemble_models adds model folders trained elsewhere, used as they are
  * (folder-member.ts), after the trained members.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { type Config, type StudentKind } from '../config';
-import { argmaxRows, classificationReport } from '../metrics';
-import { formatCount, formatDuration } from '../progress';
-import type { NativeStudent, StudentTrainOptions } from '../student';
-import { readWord2Vec, type PretrainedVectors } from '../vectors';
-import { epochProgressHooks } from './epoch-progress';
+import { type Config, type StudentKind } from '../../config';
+import { argmaxRows, classificationReport } from '../../metrics';
+import { formatCount, formatDuration, formatScore } from '../../progress';
+import { loadStudentFromFolder, saveModelFolder } from '../../model-folder';
+import { NativeStudent, type StudentTrainOptions } from '../../student';
+import { fileSha256, sha256Hex } from '../../util/files';
+import { readWord2Vec, type PretrainedVectors } from '../../vectors';
+import { epochProgressHooks } from '../epoch-progress';
+import { fillEmptyRows, type PreparedData } from '../prepare-data';
+import type { RunLog } from '../run-log';
+import { studentSpec, studentTrainOptions } from '../train-student';
 import { folderMemberName, loadFolderMember } from './folder-member';
-import { fillEmptyRows, type PreparedData } from './prepare-data';
-import type { RunLog } from './run-log';
-import { fileSha256 } from './soft-label-cache';
-import type { Teacher, TeacherIdentity, TeacherMemberIdentity, TeacherStepOptions } from './teacher';
-import { studentSpec, studentTrainOptions } from './train-student';
+import { TEACHER_DIR, type Teacher, type TeacherIdentity, type TeacherMemberIdentity, type TeacherStepOptions } from './types';
 
 /** Members' folders, inside the teacher folder. */
 export const MEMBERS_DIR = 'members';
@@ -72,10 +72,6 @@ export function memberSpec(config: Config, member: EnsembleMember, vocabSize: nu
 /** A member's training: its section's settings, [teacher] ensemble_epochs, its own seed, best epoch on eval. */
 export function memberTrainOptions(config: Config, member: EnsembleMember): StudentTrainOptions {
   return { ...studentTrainOptions(config, member.kind), epochs: config.teacher.ensemble_epochs, seed: member.seed, keepBest: true };
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** log_softmax of each row of `logits` [rows, C], added into `sum`. */
@@ -130,8 +126,6 @@ function readMemberTraining(dir: string): { fingerprint: string; bestEpoch: numb
   }
 }
 
-const fmt4 = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(4));
-
 /** Trains (or reuses) one member into <teacher>/members/<name>/. */
 async function memberStep(
   config: Config,
@@ -142,13 +136,11 @@ async function memberStep(
   vectors: () => Promise<PretrainedVectors | null>,
   options: TeacherStepOptions,
 ): Promise<ScoringMember> {
-  const { NativeStudent } = require('../student') as typeof import('../student');
-  const { saveModelFolder, loadStudentFromFolder } = require('../model-folder') as typeof import('../model-folder');
   const numClasses = data.classIds.labels.length;
   const spec = memberSpec(config, member, data.vocabTokens.length, numClasses);
   const trainOptions = memberTrainOptions(config, member);
   const vectorsFile = config.teacher.ensemble_vectors;
-  const fingerprint = sha256(
+  const fingerprint = sha256Hex(
     JSON.stringify({
       role: 'teacher-member',
       spec,
@@ -160,7 +152,7 @@ async function memberStep(
       labels: data.classIds.labels,
       train: fileSha256(config.data.train),
       eval: fileSha256(config.data.eval),
-      vocab: sha256(data.vocabTokens.join('\n')),
+      vocab: sha256Hex(data.vocabTokens.join('\n')),
     }),
   );
   const base = { name: member.name, kind: member.kind, fingerprint, dir, evalAccuracy: null, evalMacroF1: null };
@@ -199,11 +191,12 @@ async function memberStep(
     batchSize: trainOptions.batchSize,
     progress: options.progress,
     signal: options.signal,
+    onProgress: options.onProgress,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
     logEpoch: (e) =>
       log.info(
         `teacher member ${member.name} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ` +
-          `eval accuracy ${fmt4(e.evalAccuracy)} macro-F1 ${fmt4(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
+          `eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
       ),
   });
   const report = await model.train(data.trainRows, data.evalRows, trainOptions, hooks);
@@ -256,7 +249,6 @@ export async function ensembleTeacherStep(
   base: Teacher | null,
   options: TeacherStepOptions,
 ): Promise<Teacher> {
-  const { TEACHER_DIR } = require('./teacher') as typeof import('./teacher');
   const teacherDir = path.join(runFolder, TEACHER_DIR);
   const members = ensembleMembers(config);
   const vectorsFile = config.teacher.ensemble_vectors;
@@ -339,14 +331,14 @@ export async function ensembleTeacherStep(
       const r = classificationReport(data.eval.labels, argmaxRows(l, C), data.classIds.labels);
       m.identity.evalAccuracy = r.accuracy;
       m.identity.evalMacroF1 = r.macroF1;
-      log.info(`teacher member ${m.identity.name}: eval accuracy ${fmt4(r.accuracy)} macro-F1 ${fmt4(r.macroF1)}`);
+      log.info(`teacher member ${m.identity.name}: eval accuracy ${formatScore(r.accuracy)} macro-F1 ${formatScore(r.macroF1)}`);
     }
     const r = classificationReport(data.eval.labels, argmaxRows(averageLogSoftmax(parts, C), C), data.classIds.labels);
     evalAccuracy = r.accuracy;
     evalMacroF1 = r.macroF1;
     log.info(
-      `teacher: ensemble of ${scoring.length}: eval accuracy ${fmt4(r.accuracy)} macro-F1 ${fmt4(r.macroF1)} on ${formatCount(r.n)} rows ` +
-        `(best member ${fmt4(Math.max(...scoring.map((m) => m.identity.evalAccuracy ?? 0)))}; scored in ${formatDuration((Date.now() - started) / 1000)})`,
+      `teacher: ensemble of ${scoring.length}: eval accuracy ${formatScore(r.accuracy)} macro-F1 ${formatScore(r.macroF1)} on ${formatCount(r.n)} rows ` +
+        `(best member ${formatScore(Math.max(...scoring.map((m) => m.identity.evalAccuracy ?? 0)))}; scored in ${formatDuration((Date.now() - started) / 1000)})`,
     );
   }
 
@@ -354,10 +346,10 @@ export async function ensembleTeacherStep(
   const params = ids.map((m) => m.parameters);
   const identity: TeacherIdentity = {
     kind: 'ensemble',
-    weightsSha256: sha256(JSON.stringify(ids.map((m) => [m.name, m.weightsSha256]))),
+    weightsSha256: sha256Hex(JSON.stringify(ids.map((m) => [m.name, m.weightsSha256]))),
     dir: teacherDir,
     reused: ids.every((m) => m.reused),
-    fingerprint: sha256(JSON.stringify(ids.map((m) => [m.name, m.fingerprint]))),
+    fingerprint: sha256Hex(JSON.stringify(ids.map((m) => [m.name, m.fingerprint]))),
     evalAccuracy,
     bestEpoch: 0,
     parameters: params.some((p) => p === null) ? null : params.reduce((a: number, p) => a + (p as number), 0),

@@ -137,3 +137,30 @@ function halfToFloat(h: number): number {
   if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
+
+/**
+ * The metadata of a safetensors file (its JSON header's "__metadata__"),
+ * without reading the tensors. Errors name the file.
+ */
+export function readSafetensorsMetadata(file: string): Record<string, string> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || fs.readSync(fd, head, 0, 8, 0) !== 8) throw new Error(`${file}: not a safetensors file (shorter than its 8-byte header length)`);
+    const n = Number(head.readBigUInt64LE(0));
+    if (n <= 0 || n > 100_000_000 || 8 + n > size) throw new Error(`${file}: not a safetensors file (header length ${n} does not fit the file's ${size} bytes; truncated?)`);
+    const json = Buffer.alloc(n);
+    fs.readSync(fd, json, 0, n, 8);
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(json.toString('utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`${file}: not a safetensors file (header is not JSON: ${(err as Error).message})`);
+    }
+    const meta = header.__metadata__;
+    return meta !== null && typeof meta === 'object' ? (meta as Record<string, string>) : {};
+  } finally {
+    fs.closeSync(fd);
+  }
+}

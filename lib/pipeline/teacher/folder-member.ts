@@ -7,7 +7,7 @@
  *
  * The use this was made for is a second round of teaching: students distilled with the
  * pool are as good as their teacher or better, so several of them (other seeds, other
- * embeddings) together make a stronger teacher for the next run (README, "The teacher's
+ * embeddings) together make a stronger teacher for the next run (docs/results.md, "The teacher's
  * accuracy").
  *
  * A member's "logits" are its log-probabilities. The ensemble averages log_softmax, and
@@ -17,14 +17,14 @@
  */
 import * as path from 'path';
 
-import { configProblem, type Config } from '../config';
-import type { Classifier } from '../classifier';
-import type { RunLog } from './run-log';
-import { fileSha256 } from './soft-label-cache';
-import type { TeacherMemberIdentity } from './teacher';
+import { configProblem, type Config } from '../../config';
+import { Classifier } from '../../classifier';
+import type { RunLog } from '../run-log';
+import { fileSha256 } from '../../util/files';
+import type { TeacherMemberIdentity } from './types';
 
 /** log of the smallest positive float32 (denormal): where a probability of 0 lands. */
-const LOG_TINY = Math.log(1.4e-45);
+export const LOG_TINY = Math.log(1.4e-45);
 
 export interface FolderMember {
   identity: TeacherMemberIdentity;
@@ -42,7 +42,6 @@ export function folderMemberName(index: number): string {
  * naming the key, the folder and both lists.
  */
 export async function loadFolderMember(config: Config, index: number, labels: readonly string[], log: RunLog): Promise<FolderMember> {
-  const { Classifier } = require('../classifier') as typeof import('../classifier');
   const dir = config.teacher.ensemble_models[index];
   const name = folderMemberName(index);
   let classifier: Classifier;

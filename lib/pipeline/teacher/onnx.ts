@@ -30,16 +30,17 @@ import * as path from 'path';
 import * as fs from 'fs';
 import type * as Ort from 'onnxruntime-node';
 
-import type { Config } from '../config';
-import { argmaxRows, classificationReport } from '../metrics';
-import { formatCount, formatDuration } from '../progress';
-import type { EncodedRows } from '../student';
-import { Tokenizer } from '../tokenizer';
-import { readLowercase } from './checkpoint-import';
-import type { PreparedData } from './prepare-data';
-import type { RunLog } from './run-log';
-import { fileSha256 } from './soft-label-cache';
-import { singleModelTeacher, type Teacher, type TeacherIdentity } from './teacher';
+import type { Config } from '../../config';
+import { argmaxRows, classificationReport } from '../../metrics';
+import { formatCount, formatDuration } from '../../progress';
+import type { EncodedRows } from '../../student';
+import { Tokenizer } from '../../tokenizer';
+import { fileSha256 } from '../../util/files';
+import { readLowercase } from '../checkpoint-import';
+import type { PreparedData } from '../prepare-data';
+import type { RunLog } from '../run-log';
+import { singleModelTeacher } from './spec';
+import type { Teacher, TeacherIdentity } from './types';
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'] as const;
 const OPTIONAL_INPUT = 'token_type_ids';
