@@ -5,7 +5,7 @@
  * Two backends give identical ids (test/tokenizer-parity.test.ts proves both against the oracle):
  *  - 'native': the C++ core (native/core/wordpiece_tokenizer.cc); encodeBatch runs on the addon's
  *    thread pool, encodeBatchAsync on a libuv worker so the event loop stays free;
- *  - 'typescript': lib/wordpiece.ts, used where the addon does not load (or when asked for, or
+ *  - 'typescript': lib/wordpiece/, used where the addon does not load (or when asked for, or
  *    with MODEL_DISTILL_BACKEND=wasm).
  * This class checks every argument and names the bad value; the backends assume valid input.
  */
