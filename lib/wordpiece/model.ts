@@ -30,6 +30,7 @@
  * longest match costs one hash probe per code unit. CJK characters and punctuation, the bulk of
  * Chinese text, take a direct table lookup.
  */
+import { argumentError, booleanOption, checkString, describe } from '../util/check-args';
 import { readVocabFile } from '../vocab';
 import { decodeWordPieceTokens, type DecodeOptions } from './decode';
 import * as normalizer from './normalizer';
@@ -131,20 +132,16 @@ export class WordPieceTokenizer {
   private collectedWords: string[] | null = null;
 
   constructor(tokens: readonly string[], options: WordPieceOptions = {}) {
-    if (!Array.isArray(tokens)) {
-      throw new TypeError(`Expected an array of token strings for tokens but received ${typeof tokens}`);
-    }
+    if (!Array.isArray(tokens)) throw argumentError('an array of token strings', 'tokens', tokens);
     const lowercase = options.lowercase ?? true;
-    if (typeof lowercase !== 'boolean') {
-      throw new TypeError(`Expected boolean for lowercase but received ${typeof lowercase} ${String(lowercase)}`);
-    }
+    if (typeof lowercase !== 'boolean') throw argumentError('boolean', 'lowercase', lowercase);
     this.lowercase = lowercase;
     this.tokens = tokens.slice();
     this.vocabSize = tokens.length;
     this.idOf = new Map();
     for (let id = 0; id < tokens.length; id++) {
       const t = tokens[id];
-      if (typeof t !== 'string') throw new TypeError(`Expected string for tokens[${id}] but received ${typeof t}`);
+      checkString(t, `tokens[${id}]`);
       if (this.idOf.has(t)) {
         throw new Error(`duplicate token ${JSON.stringify(t)} at ids ${this.idOf.get(t)} and ${id}`);
       }
@@ -193,7 +190,7 @@ export class WordPieceTokenizer {
 
   /** The WordPiece pieces of `text`, without [CLS]/[SEP] (specials written in the text stay). */
   tokenize(text: string): string[] {
-    checkText(text, 'text');
+    checkString(text, 'text');
     this.out.length = 0;
     this.encodeInto(text);
     const pieces = new Array<string>(this.out.length);
@@ -211,7 +208,7 @@ export class WordPieceTokenizer {
 
   /** @internal Normalized, pre-tokenized words; `matchSpecials` false treats "[SEP]" etc. as plain text. */
   collectWords(text: string, matchSpecials: boolean): string[] {
-    checkText(text, 'text');
+    checkString(text, 'text');
     const words: string[] = [];
     this.collectedWords = words;
     try {
@@ -232,7 +229,7 @@ export class WordPieceTokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): Int32Array {
-    checkText(text, 'text');
+    checkString(text, 'text');
     const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
     if (addSpecialTokens) this.requireSpecialsForWrapping();
     const out = this.out;
@@ -249,20 +246,20 @@ export class WordPieceTokenizer {
    */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): EncodedBatch {
     if (!Array.isArray(texts)) {
-      throw new TypeError(`Expected an array of strings for texts but received ${describeValue(texts)}`);
+      throw argumentError('an array of strings', 'texts', texts);
     }
     const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
     const maxLength = options.maxLength ?? 128;
     const minLength = addSpecialTokens ? 2 : 1;
     if (!Number.isInteger(maxLength) || maxLength < minLength) {
       throw new TypeError(
-        `Expected integer >= ${minLength} for maxLength but received ${describeValue(maxLength)}` +
+        `Expected integer >= ${minLength} for maxLength but received ${describe(maxLength)}` +
           (addSpecialTokens ? ' ([CLS] and [SEP] need 2 positions)' : ''),
       );
     }
     if (addSpecialTokens) this.requireSpecialsForWrapping();
     if (this.padId < 0) throw new Error(`vocabulary has no ${PAD_TOKEN} token; encodeBatch pads with it`);
-    for (let i = 0; i < texts.length; i++) checkText(texts[i], `texts[${i}]`);
+    for (let i = 0; i < texts.length; i++) checkString(texts[i], `texts[${i}]`);
 
     const ids = new Int32Array(texts.length * maxLength);
     if (this.padId !== 0) ids.fill(this.padId);
@@ -286,7 +283,7 @@ export class WordPieceTokenizer {
   /** Text of `ids` (ids not in the vocab are left out, as Hugging Face does). */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
-      throw new TypeError(`Expected an array of ids for ids but received ${describeValue(ids)}`);
+      throw argumentError('an array of ids', 'ids', ids);
     }
     const skipSpecialTokens = booleanOption(options, 'skipSpecialTokens', true);
     const tokens: string[] = [];
@@ -519,28 +516,4 @@ function unitsToString(units: Uint16Array, length: number): string {
 
 function isLowSurrogate(unit: number): boolean {
   return unit >= 0xdc00 && unit <= 0xdfff;
-}
-
-function checkText(text: unknown, name: string): void {
-  if (typeof text !== 'string') {
-    throw new TypeError(`Expected string for ${name} but received ${describeValue(text)}`);
-  }
-}
-
-function booleanOption<T extends object>(options: T, key: keyof T & string, fallback: boolean): boolean {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Expected an options object but received ${describeValue(options)}`);
-  }
-  const value = (options as Record<string, unknown>)[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`Expected boolean for ${key} but received ${describeValue(value)}`);
-  return value;
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }
