@@ -31,6 +31,7 @@ import * as path from 'path';
 
 import type { Cell, Suite, SuiteResult } from './harness';
 import { parseSuiteFlags } from './suite-flags';
+import { seededRandom } from '../lib/util/random';
 
 const repoRoot = path.resolve(__dirname, '..');
 const defaultDataDir = path.resolve(repoRoot, '..', 'shared', 'data', 'shop10');
@@ -93,18 +94,6 @@ const TRAIN_SEEDS = [42, 1, 2, 3, 4];
 const QUICK_ROWS = 3000;
 const QUICK_EPOCHS = 2;
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Noisy {
   lines: string[];
   /** 1-based line numbers whose label was flipped. */
@@ -113,7 +102,7 @@ interface Noisy {
 
 /** Flips round(rate * n) seeded rows, each to one of the other classes chosen uniformly. */
 export function flipLabels(lines: readonly string[], classes: readonly string[], rate: number, seed: number): Noisy {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const order = lines.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -5,12 +5,13 @@
  * Two backends give identical ids (test/tokenizer-parity.test.ts proves both against the oracle):
  *  - 'native': the C++ core (native/core/wordpiece_tokenizer.cc); encodeBatch runs on the addon's
  *    thread pool, encodeBatchAsync on a libuv worker so the event loop stays free;
- *  - 'typescript': lib/wordpiece.ts, used where the addon does not load (or when asked for, or
+ *  - 'typescript': lib/wordpiece/, used where the addon does not load (or when asked for, or
  *    with MODEL_DISTILL_BACKEND=wasm).
  * This class checks every argument and names the bad value; the backends assume valid input.
  */
 import { AddonLoadError, loadAddon, type NativeWordPieceTokenizer } from './binding';
 import { readVocabFile, UNK_TOKEN } from './vocab';
+import { argumentError, booleanOption, checkObject, checkString, checkStringArray, describe } from './util/check-args';
 import { decodeWordPieceTokens, SPECIAL_TOKENS, WordPieceTokenizer } from './wordpiece';
 import { DEFAULT_MAX_JOINED_UNITS, joinTexts, sliceTexts } from './joined-texts';
 
@@ -76,14 +77,14 @@ export class Tokenizer {
 
   /** Reads vocab.txt (one token a line, line number = id); errors name the file and line. */
   static fromFile(vocabPath: string, options: TokenizerOptions = {}): Tokenizer {
-    checkOptionsObject(options, 'options');
+    checkObject(options, 'options');
     return new Tokenizer(readVocabFile(vocabPath), options);
   }
 
   /** `tokens[id]` is the token of `id`; it must hold [UNK] and no duplicate. */
   static fromTokens(tokens: string[], options: TokenizerOptions = {}): Tokenizer {
     checkStringArray(tokens, 'tokens');
-    checkOptionsObject(options, 'options');
+    checkObject(options, 'options');
     const seen = new Map<string, number>();
     tokens.forEach((t, id) => {
       const first = seen.get(t);
@@ -96,10 +97,10 @@ export class Tokenizer {
 
   private constructor(tokens: string[], options: TokenizerOptions) {
     const lowercase = options.lowercase ?? true;
-    if (typeof lowercase !== 'boolean') throw new TypeError(`Expected boolean for lowercase but received ${describe(lowercase)}`);
+    if (typeof lowercase !== 'boolean') throw argumentError('boolean', 'lowercase', lowercase);
     const requested = options.backend;
     if (requested !== undefined && requested !== 'native' && requested !== 'typescript') {
-      throw new TypeError(`Expected 'native' or 'typescript' for backend but received ${describe(requested)}`);
+      throw argumentError("'native' or 'typescript'", 'backend', requested);
     }
     let backend: 'native' | 'typescript' = requested ?? (process.env.MODEL_DISTILL_BACKEND === 'wasm' ? 'typescript' : 'native');
     if (backend === 'native') {
@@ -180,7 +181,7 @@ export class Tokenizer {
   /** Text of `ids`, as Hugging Face's WordPiece decoder (cleanup on); ids outside the vocab are left out. */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     if (ids === null || typeof ids !== 'object' || typeof (ids as ArrayLike<number>).length !== 'number') {
-      throw new TypeError(`Expected an array of ids for ids but received ${describe(ids)}`);
+      throw argumentError('an array of ids', 'ids', ids);
     }
     const skipSpecialTokens = booleanOption(options, 'skipSpecialTokens', true);
     const pieces: string[] = [];
@@ -247,42 +248,4 @@ function stitch(parts: { ids: Int32Array; lengths: Int32Array }[], n: number, ma
     row += part.lengths.length;
   }
   return { ids, lengths, maxLength };
-}
-
-// ---- argument checks (sharp-style: name the bad value) -----------------------------------
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
-
-function checkString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw new TypeError(`Expected string for ${name} but received ${describe(value)}`);
-}
-
-function checkStringArray(value: unknown, name: string): asserts value is string[] {
-  if (!Array.isArray(value)) throw new TypeError(`Expected an array of strings for ${name} but received ${describe(value)}`);
-  for (let i = 0; i < value.length; i++) {
-    if (typeof value[i] !== 'string') {
-      throw new TypeError(`Expected an array of strings for ${name} but received ${value[i] === null ? 'null' : typeof value[i]} at index ${i}`);
-    }
-  }
-}
-
-function checkOptionsObject(value: unknown, name: string): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`Expected an object for ${name} but received ${describe(value)}`);
-  }
-}
-
-function booleanOption(options: object, key: string, fallback: boolean): boolean {
-  checkOptionsObject(options, 'options');
-  const value = (options as Record<string, unknown>)[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`Expected boolean for ${key} but received ${describe(value)}`);
-  return value;
 }

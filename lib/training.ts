@@ -20,7 +20,7 @@ import { pretrainFromConfig, type PretrainSummary } from './pipeline/pretrain';
 import type { RunProgressListener } from './pipeline/run-progress';
 import { trainFromConfig, type RunSummary } from './pipeline/train';
 import type { ProgressWriter } from './progress';
-import { describe } from './student';
+import { argumentError, checkNonEmptyString, checkObject, checkOptionalFunction } from './util/check-args';
 
 export interface RunOptions {
   /** Steps, batches, epochs (and pre-training steps) as they happen. */
@@ -52,9 +52,7 @@ export type PretrainResult = PretrainSummary & { runDir: string };
  */
 export async function train(configPath: string, uniqid?: string, options: TrainRunOptions = {}): Promise<RunSummary> {
   checkRunArguments('train', configPath, uniqid, options);
-  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.length === 0)) {
-    throw new TypeError(`train: expected a non-empty string for options.queue but received ${describe(options.queue)}`);
-  }
+  if (options.queue !== undefined) checkNonEmptyString(options.queue, 'options.queue', 'train');
   return trainFromConfig(configPath, uniqid, { ...runOptions(options), queue: options.queue });
 }
 
@@ -71,9 +69,7 @@ export async function pretrain(configPath: string, uniqid?: string, options: Run
  */
 export async function experiment(configPath: string, uniqid?: string, options: ExperimentRunOptions = {}): Promise<ExperimentResult> {
   checkRunArguments('experiment', configPath, uniqid, options);
-  if (options.data !== undefined && (typeof options.data !== 'string' || options.data.length === 0)) {
-    throw new TypeError(`experiment: expected a non-empty string for options.data but received ${describe(options.data)}`);
-  }
+  if (options.data !== undefined) checkNonEmptyString(options.data, 'options.data', 'experiment');
   return runExperiment(configPath, uniqid, { ...runOptions(options), data: options.data });
 }
 
@@ -95,22 +91,14 @@ function runOptions(o: RunOptions): RunOptions {
 
 /** Sharp-style checks: a bad argument is a TypeError naming the function, the argument and the value. */
 function checkRunArguments(fn: string, configPath: unknown, uniqid: unknown, options: unknown): void {
-  if (typeof configPath !== 'string' || configPath.length === 0) {
-    throw new TypeError(`${fn}: expected a non-empty string for configPath but received ${describe(configPath)}`);
-  }
+  checkNonEmptyString(configPath, 'configPath', fn);
   if (uniqid !== undefined && (typeof uniqid !== 'string' || uniqid.length === 0)) {
-    throw new TypeError(`${fn}: expected a non-empty string or undefined for uniqid but received ${describe(uniqid)}`);
+    throw argumentError('a non-empty string or undefined', 'uniqid', uniqid, fn);
   }
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${fn}: expected an object for options but received ${describe(options)}`);
-  }
+  checkObject(options, 'options', fn);
   const o = options as Record<string, unknown>;
-  for (const key of ['onProgress', 'log'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'function') {
-      throw new TypeError(`${fn}: expected a function for options.${key} but received ${describe(o[key])}`);
-    }
-  }
+  for (const key of ['onProgress', 'log'] as const) checkOptionalFunction(o[key], `options.${key}`, fn);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError(`${fn}: expected an AbortSignal for options.signal but received ${describe(o.signal)}`);
+    throw argumentError('an AbortSignal', 'options.signal', o.signal, fn);
   }
 }

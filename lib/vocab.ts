@@ -9,6 +9,8 @@
  */
 import * as fs from 'fs';
 
+import { checkNonEmptyString } from './util/check-args';
+
 /** The token every WordPiece vocabulary must contain: it stands for any word it cannot spell. */
 export const UNK_TOKEN = '[UNK]';
 
@@ -18,9 +20,7 @@ export const UNK_TOKEN = '[UNK]';
  * file is missing, empty, repeats a token, or has no [UNK] token.
  */
 export function readVocabFile(path: string): string[] {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new TypeError(`Expected a non-empty string for vocab path but received ${describe(path)}`);
-  }
+  checkNonEmptyString(path, 'vocab path');
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
@@ -58,10 +58,4 @@ export function parseVocab(text: string, source: string): string[] {
     throw new Error(`vocab file ${source} has no ${UNK_TOKEN} token (${lines.length} lines read); WordPiece needs it`);
   }
   return lines;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -17,23 +17,12 @@ import { loadConfig } from '../lib/config';
 import { detectWrongLabels, outOfFoldProbabilities, repeatSeed, stratifiedFolds } from '../lib/labels/detect';
 import { prepareData } from '../lib/pipeline/prepare-data';
 import { RunLog } from '../lib/pipeline/run-log';
+import { seededRandom } from '../lib/util/random';
 import { fails, ok, runCli, TINY_REVIEWS, TINY_REVIEWS_LABELS, type CliResult } from './helpers/cli';
 import { tinyConfigText, writeConfigIni } from './helpers/tiny-config';
 
 const fixture = TINY_REVIEWS;
 const LABELS = TINY_REVIEWS_LABELS;
-
-/** mulberry32, as the fixture generator uses. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function writeConfig(dir: string, extra: string[] = []): string {
   const data = ['train = train.tsv', `eval = ${path.join(fixture, 'eval.tsv')}`, `class_id = ${path.join(fixture, 'class_id.txt')}`, 'vocab = vocab.txt'];
@@ -51,7 +40,7 @@ before(function () {
   this.timeout(120_000);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-distill-labels-'));
   const lines = fs.readFileSync(path.join(fixture, 'train.tsv'), 'utf8').split('\n').filter((l) => l !== '');
-  const random = rng(99);
+  const random = seededRandom(99);
   const order = lines.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -1,5 +1,5 @@
 /**
- * Unit tests of the pure-TypeScript WordPiece tokenizer (lib/wordpiece.ts) and of vocab reading
+ * Unit tests of the pure-TypeScript WordPiece tokenizer (lib/wordpiece/) and of vocab reading
  * (lib/vocab.ts), on small vocabularies written here. Parity with Hugging Face on real data is
  * test/tokenizer-parity.test.ts.
  */

@@ -25,20 +25,9 @@ import {
   NEGATIONS, PLAIN_TEMPLATES, PRODUCTS, TYPOS, type AdClass,
 } from './words';
 import { writeFileAtomic } from '../util/files';
+import { seededRandom } from '../util/random';
 
 export { CLASSES } from './words';
-
-/** mulberry32: a tiny, well-mixed 32-bit generator; enough for data, reproducible everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLAIMS: Record<Exclude<AdClass, '合规'>, readonly string[]> = {
   绝对化用语: ABSOLUTE,

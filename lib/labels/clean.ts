@@ -22,6 +22,7 @@ import * as path from 'path';
 
 import { loadConfig, resolveUniqid, runDir } from '../config';
 import { deriveClassIds, readClassIds } from '../data';
+import { argumentError, checkNumberBetween } from '../util/check-args';
 import { writeFileAtomic } from '../util/files';
 import { WRONG_LABELS_HEADER, WRONG_LABELS_TSV } from './detect';
 
@@ -107,20 +108,13 @@ export function readWrongLabels(file: string): WrongLabelRow[] {
   return rows;
 }
 
-function checkMinConfidence(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new TypeError(`Expected a number between 0 and 1 for minConfidence but received ${typeof value === 'number' ? value : JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 export async function cleanLabels(configPath: string, uniqidArg?: string, options: CleanOptions = {}): Promise<CleanReport> {
   const relabel = options.relabel ?? false;
-  if (typeof relabel !== 'boolean') throw new TypeError(`Expected a boolean for relabel but received ${JSON.stringify(relabel)}`);
+  if (typeof relabel !== 'boolean') throw argumentError('a boolean', 'relabel', relabel);
   if (!relabel && options.minConfidence !== undefined) {
     throw new TypeError(`minConfidence (${String(options.minConfidence)}) only applies with relabel: set relabel, or leave minConfidence out`);
   }
-  const minConfidence = relabel ? checkMinConfidence(options.minConfidence ?? DEFAULT_MIN_CONFIDENCE) : null;
+  const minConfidence = relabel ? checkNumberBetween(options.minConfidence ?? DEFAULT_MIN_CONFIDENCE, 'minConfidence', 0, 1) : null;
 
   const config = loadConfig(configPath);
   const uniqid = resolveUniqid(uniqidArg, options.now);

@@ -34,6 +34,7 @@ import { loadConfig, resolveUniqid, runDir, type Config, type LabelFilter, type 
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
 import { NativeStudent, softmaxRows, type EvalRows } from '../student';
 import { fileSha256, writeFileAtomic } from '../util/files';
+import { seededRandom } from '../util/random';
 import { readWord2Vec } from '../vectors';
 import { findLabelIssues, type ConfidentLearningResult } from './confident-learning';
 import { prepareData, type PreparedData } from '../pipeline/prepare-data';
@@ -136,18 +137,6 @@ export interface DetectionReport {
 // ---------------------------------------------------------------------------
 // Folds
 // ---------------------------------------------------------------------------
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The fold (0..k-1) of every row: each class's rows are shuffled (seeded) and

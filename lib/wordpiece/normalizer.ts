@@ -13,7 +13,7 @@ import {
   NONSPACING_MARK_RANGES,
   PUNCTUATION_RANGES,
   WHITESPACE_RANGES,
-} from './unicode-tables';
+} from '../unicode-tables';
 
 /** Bit flags; a code point may have several, or none (a letter, a digit, an emoji...). */
 export const CharClass = {

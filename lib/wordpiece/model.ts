@@ -30,33 +30,28 @@
  * longest match costs one hash probe per code unit. CJK characters and punctuation, the bulk of
  * Chinese text, take a direct table lookup.
  */
-import { readVocabFile, UNK_TOKEN } from './vocab';
-import * as charClasses from './bert-char-classes';
+import { argumentError, booleanOption, checkString, describe } from '../util/check-args';
+import { readVocabFile } from '../vocab';
+import { decodeWordPieceTokens, type DecodeOptions } from './decode';
+import * as normalizer from './normalizer';
+import * as preTokenizer from './pre-tokenizer';
+import { CLS_TOKEN, CONTINUATION_PREFIX, MASK_TOKEN, MAX_CHARS_PER_WORD, PAD_TOKEN, SEP_TOKEN, SPECIAL_TOKENS, UNK_TOKEN } from './tokens';
+import { VocabTrie } from './vocab-trie';
 
 // Module-local copies: transpilers (tsx/esbuild) turn imported bindings into property getters,
 // which cost more than the rest of the hot loop together; these are plain constants.
-const charClass = charClasses.charClass;
-const foldForLowercase = charClasses.foldForLowercase;
-const DROP = charClasses.CharClass.Drop;
-const WHITESPACE = charClasses.CharClass.Whitespace;
-const PUNCTUATION = charClasses.CharClass.Punctuation;
-const CJK = charClasses.CharClass.Cjk;
-const FOLDS = charClasses.CharClass.Folds;
-
-export const PAD_TOKEN = '[PAD]';
-export const CLS_TOKEN = '[CLS]';
-export const SEP_TOKEN = '[SEP]';
-export const MASK_TOKEN = '[MASK]';
-export { UNK_TOKEN };
-
-/** The special tokens BERT vocabularies share; those present in a vocab are matched whole in text. */
-export const SPECIAL_TOKENS: readonly string[] = [PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN, MASK_TOKEN];
-
-/** Prefix of a piece that continues a word (Hugging Face's default). */
-export const CONTINUATION_PREFIX = '##';
-
-/** A longer word becomes [UNK] without trying to spell it (Hugging Face's default). */
-export const MAX_CHARS_PER_WORD = 100;
+const charClass = normalizer.charClass;
+const foldForLowercase = normalizer.foldForLowercase;
+const DROP = normalizer.CharClass.Drop;
+const WHITESPACE = normalizer.CharClass.Whitespace;
+const PUNCTUATION = normalizer.CharClass.Punctuation;
+const CJK = normalizer.CharClass.Cjk;
+const FOLDS = normalizer.CharClass.Folds;
+const ASCII_CLASS = preTokenizer.ASCII_CLASS;
+const ASCII_TO_CLASS = preTokenizer.ASCII_TO_CLASS;
+const ASCII_WORD = preTokenizer.ASCII_WORD;
+const ASCII_SPACE = preTokenizer.ASCII_SPACE;
+const ASCII_PUNCT = preTokenizer.ASCII_PUNCT;
 
 export interface WordPieceOptions {
   /** Lower-case and strip accents (NFD, drop Mn) before splitting; default true (uncased BERT). */
@@ -79,143 +74,6 @@ export interface EncodedBatch {
   /** Real (unpadded) length of each row, specials included. */
   lengths: Int32Array;
   maxLength: number;
-}
-
-export interface DecodeOptions {
-  /** Leave out [PAD] [UNK] [CLS] [SEP] [MASK]; default true (as Hugging Face). */
-  skipSpecialTokens?: boolean;
-}
-
-/**
- * Joins WordPiece tokens back into text exactly as Hugging Face's WordPiece decoder (cleanup on):
- * each token after the first loses its "##" prefix or else gets a leading space, then the cleanup
- * replacements run on that single token (so "can ' t" stays as it is), then all are concatenated.
- * Pure function: the native Tokenizer uses it too, so both backends decode identically.
- */
-export function decodeWordPieceTokens(tokens: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < tokens.length; i++) {
-    let token = tokens[i];
-    if (i !== 0) {
-      token = token.startsWith(CONTINUATION_PREFIX) ? token.slice(CONTINUATION_PREFIX.length) : ' ' + token;
-    }
-    out += cleanUpTokenizationSpaces(token);
-  }
-  return out;
-}
-
-/** Hugging Face's `cleanup`: removes the space WordPiece decoding puts before punctuation and clitics. */
-function cleanUpTokenizationSpaces(s: string): string {
-  if (s.indexOf(' ') < 0) return s; // every pattern starts with a space
-  return s
-    .replaceAll(' .', '.')
-    .replaceAll(' ?', '?')
-    .replaceAll(' !', '!')
-    .replaceAll(' ,', ',')
-    .replaceAll(" ' ", "'")
-    .replaceAll(" n't", "n't")
-    .replaceAll(" 'm", "'m")
-    .replaceAll(' do not', " don't")
-    .replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve")
-    .replaceAll(" 're", "'re");
-}
-
-/** One tokenizer per lower-casing mode, with a vocab of just [UNK], serves preTokenize(). */
-const plainPreTokenizers = new Map<boolean, WordPieceTokenizer>();
-
-/**
- * The words of `text` after BERT normalization and pre-tokenization, before WordPiece: exactly what
- * the tokenizer would look up in a vocabulary. No vocab here, so no special tokens: "[SEP]" in the
- * text is plain text ("[", "sep", "]"). Used to build vocabularies (lib/vocab-builder.ts).
- */
-export function preTokenize(text: string, options: WordPieceOptions = {}): string[] {
-  const lowercase = options.lowercase ?? true;
-  let tokenizer = plainPreTokenizers.get(lowercase);
-  if (tokenizer === undefined) {
-    tokenizer = new WordPieceTokenizer([UNK_TOKEN], { lowercase });
-    plainPreTokenizers.set(lowercase, tokenizer);
-  }
-  return tokenizer.collectWords(text, false);
-}
-
-/**
- * The vocabulary as a trie over UTF-16 code units. Edges live in one open-addressed hash table
- * keyed by (node, code unit), which is compact (one entry per edge) and needs no per-node objects.
- * Continuation pieces are found from the node reached by "##", so one trie serves both lookups.
- */
-class VocabTrie {
-  /** Token id that ends at a node, or -1. Node 0 is the root. */
-  private tokenAt: Int32Array;
-  private edgeNode: Int32Array;
-  private edgeUnit: Uint16Array;
-  private edgeChild: Int32Array;
-  private mask: number;
-  private nodeCount = 1;
-
-  constructor(tokens: readonly string[]) {
-    let units = 0;
-    for (const t of tokens) units += t.length;
-    const maxNodes = units + 1;
-    let capacity = 16;
-    while (capacity < maxNodes * 2) capacity *= 2; // load factor <= 0.5 keeps probes short
-    this.mask = capacity - 1;
-    this.edgeNode = new Int32Array(capacity).fill(-1);
-    this.edgeUnit = new Uint16Array(capacity);
-    this.edgeChild = new Int32Array(capacity);
-    const tokenAt = new Int32Array(maxNodes).fill(-1);
-    this.tokenAt = tokenAt;
-    for (let id = 0; id < tokens.length; id++) {
-      const t = tokens[id];
-      let node = 0;
-      for (let i = 0; i < t.length; i++) node = this.childOrInsert(node, t.charCodeAt(i));
-      tokenAt[node] = id;
-    }
-    this.tokenAt = tokenAt.slice(0, this.nodeCount);
-  }
-
-  private slot(node: number, unit: number): number {
-    return Math.imul(node * 65599 + unit, 0x9e3779b1) >>> 0;
-  }
-
-  /** The child of `node` along `unit`, or -1. */
-  child(node: number, unit: number): number {
-    const mask = this.mask;
-    let h = this.slot(node, unit) & mask;
-    for (;;) {
-      const n = this.edgeNode[h];
-      if (n === node && this.edgeUnit[h] === unit) return this.edgeChild[h];
-      if (n === -1) return -1;
-      h = (h + 1) & mask;
-    }
-  }
-
-  private childOrInsert(node: number, unit: number): number {
-    const mask = this.mask;
-    let h = this.slot(node, unit) & mask;
-    for (;;) {
-      const n = this.edgeNode[h];
-      if (n === node && this.edgeUnit[h] === unit) return this.edgeChild[h];
-      if (n === -1) {
-        this.edgeNode[h] = node;
-        this.edgeUnit[h] = unit;
-        this.edgeChild[h] = this.nodeCount;
-        return this.nodeCount++;
-      }
-      h = (h + 1) & mask;
-    }
-  }
-
-  tokenIdAt(node: number): number {
-    return this.tokenAt[node];
-  }
-
-  /** The node reached by `prefix` from the root, or -1. */
-  walk(prefix: string): number {
-    let node = 0;
-    for (let i = 0; i < prefix.length && node >= 0; i++) node = this.child(node, prefix.charCodeAt(i));
-    return node;
-  }
 }
 
 /** A growable Int32Array used as the output of the hot loop (no per-token allocation). */
@@ -274,20 +132,16 @@ export class WordPieceTokenizer {
   private collectedWords: string[] | null = null;
 
   constructor(tokens: readonly string[], options: WordPieceOptions = {}) {
-    if (!Array.isArray(tokens)) {
-      throw new TypeError(`Expected an array of token strings for tokens but received ${typeof tokens}`);
-    }
+    if (!Array.isArray(tokens)) throw argumentError('an array of token strings', 'tokens', tokens);
     const lowercase = options.lowercase ?? true;
-    if (typeof lowercase !== 'boolean') {
-      throw new TypeError(`Expected boolean for lowercase but received ${typeof lowercase} ${String(lowercase)}`);
-    }
+    if (typeof lowercase !== 'boolean') throw argumentError('boolean', 'lowercase', lowercase);
     this.lowercase = lowercase;
     this.tokens = tokens.slice();
     this.vocabSize = tokens.length;
     this.idOf = new Map();
     for (let id = 0; id < tokens.length; id++) {
       const t = tokens[id];
-      if (typeof t !== 'string') throw new TypeError(`Expected string for tokens[${id}] but received ${typeof t}`);
+      checkString(t, `tokens[${id}]`);
       if (this.idOf.has(t)) {
         throw new Error(`duplicate token ${JSON.stringify(t)} at ids ${this.idOf.get(t)} and ${id}`);
       }
@@ -336,7 +190,7 @@ export class WordPieceTokenizer {
 
   /** The WordPiece pieces of `text`, without [CLS]/[SEP] (specials written in the text stay). */
   tokenize(text: string): string[] {
-    checkText(text, 'text');
+    checkString(text, 'text');
     this.out.length = 0;
     this.encodeInto(text);
     const pieces = new Array<string>(this.out.length);
@@ -354,7 +208,7 @@ export class WordPieceTokenizer {
 
   /** @internal Normalized, pre-tokenized words; `matchSpecials` false treats "[SEP]" etc. as plain text. */
   collectWords(text: string, matchSpecials: boolean): string[] {
-    checkText(text, 'text');
+    checkString(text, 'text');
     const words: string[] = [];
     this.collectedWords = words;
     try {
@@ -375,7 +229,7 @@ export class WordPieceTokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): Int32Array {
-    checkText(text, 'text');
+    checkString(text, 'text');
     const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
     if (addSpecialTokens) this.requireSpecialsForWrapping();
     const out = this.out;
@@ -392,20 +246,20 @@ export class WordPieceTokenizer {
    */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): EncodedBatch {
     if (!Array.isArray(texts)) {
-      throw new TypeError(`Expected an array of strings for texts but received ${describeValue(texts)}`);
+      throw argumentError('an array of strings', 'texts', texts);
     }
     const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
     const maxLength = options.maxLength ?? 128;
     const minLength = addSpecialTokens ? 2 : 1;
     if (!Number.isInteger(maxLength) || maxLength < minLength) {
       throw new TypeError(
-        `Expected integer >= ${minLength} for maxLength but received ${describeValue(maxLength)}` +
+        `Expected integer >= ${minLength} for maxLength but received ${describe(maxLength)}` +
           (addSpecialTokens ? ' ([CLS] and [SEP] need 2 positions)' : ''),
       );
     }
     if (addSpecialTokens) this.requireSpecialsForWrapping();
     if (this.padId < 0) throw new Error(`vocabulary has no ${PAD_TOKEN} token; encodeBatch pads with it`);
-    for (let i = 0; i < texts.length; i++) checkText(texts[i], `texts[${i}]`);
+    for (let i = 0; i < texts.length; i++) checkString(texts[i], `texts[${i}]`);
 
     const ids = new Int32Array(texts.length * maxLength);
     if (this.padId !== 0) ids.fill(this.padId);
@@ -429,7 +283,7 @@ export class WordPieceTokenizer {
   /** Text of `ids` (ids not in the vocab are left out, as Hugging Face does). */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
-      throw new TypeError(`Expected an array of ids for ids but received ${describeValue(ids)}`);
+      throw argumentError('an array of ids', 'ids', ids);
     }
     const skipSpecialTokens = booleanOption(options, 'skipSpecialTokens', true);
     const tokens: string[] = [];
@@ -662,49 +516,4 @@ function unitsToString(units: Uint16Array, length: number): string {
 
 function isLowSurrogate(unit: number): boolean {
   return unit >= 0xdc00 && unit <= 0xdfff;
-}
-
-// ASCII fast path: the class of each of the 128 ASCII code points, precomputed once.
-const ASCII_WORD = 0;
-const ASCII_SPACE = 1;
-const ASCII_PUNCT = 2;
-const ASCII_DROP = 3;
-const ASCII_CLASS = new Uint8Array(128);
-/** The CharClass bits of each ASCII code point (for re-classifying normalized text). */
-const ASCII_TO_CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const cls = charClass(c);
-  ASCII_TO_CLASS[c] = cls;
-  ASCII_CLASS[c] =
-    cls & DROP
-      ? ASCII_DROP
-      : cls & WHITESPACE
-        ? ASCII_SPACE
-        : cls & PUNCTUATION
-          ? ASCII_PUNCT
-          : ASCII_WORD;
-}
-
-function checkText(text: unknown, name: string): void {
-  if (typeof text !== 'string') {
-    throw new TypeError(`Expected string for ${name} but received ${describeValue(text)}`);
-  }
-}
-
-function booleanOption<T extends object>(options: T, key: keyof T & string, fallback: boolean): boolean {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Expected an options object but received ${describeValue(options)}`);
-  }
-  const value = (options as Record<string, unknown>)[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`Expected boolean for ${key} but received ${describeValue(value)}`);
-  return value;
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }
