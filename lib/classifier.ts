@@ -16,7 +16,7 @@
  * lists every failure.
  */
 import { loadAddon, RawNativeClassifier } from './binding';
-import { BackendInitContext, BackendRegistry, ClassifierBackend, forcedBackend } from './backends/registry';
+import { BackendInitContext, BackendRegistry, BackendUnavailableError, ClassifierBackend, forcedBackend } from './backends/registry';
 import { createWasmBackend } from './backends/wasm';
 import { ModelFolder, readModelFolder } from './model-folder';
 import { describe, NativeStudent, rawStudent, StudentKind } from './student';
@@ -59,7 +59,12 @@ defaultBackends.register('native', 100, createNativeBackend);
 defaultBackends.register('wasm', 10, createWasmBackend);
 
 function createNativeBackend({ folder, threads }: BackendInitContext): ClassifierBackend {
-  loadAddon(); // first, so a missing addon is reported as such before anything else
+  // First, so a missing addon is reported as such (and only then may the wasm fallback run).
+  try {
+    loadAddon();
+  } catch (err) {
+    throw new BackendUnavailableError((err as Error).message, { cause: err });
+  }
   const vocabTokens = readVocabFile(folder.vocabPath);
   const student = NativeStudent.create(folder.spec);
   try {

@@ -20,7 +20,7 @@ import type * as OrtWeb from 'onnxruntime-web';
 
 import { exportOnnxBytes } from '../onnx/export-student';
 import { Tokenizer } from '../tokenizer';
-import type { BackendInitContext, ClassifierBackend } from './registry';
+import { BackendUnavailableError, type BackendInitContext, type ClassifierBackend } from './registry';
 
 /** Rows per session.run: big enough to amortise the call, small enough to bound the ids tensor. */
 const CHUNK_ROWS = 256;
@@ -41,7 +41,7 @@ export async function createWasmBackend({ folder, threads }: BackendInitContext)
   try {
     ort = loadOrtWeb();
   } catch (err) {
-    throw new Error(`onnxruntime-web could not be loaded (${(err as Error).message}); install it with 'npm install onnxruntime-web'`);
+    throw new BackendUnavailableError(`onnxruntime-web could not be loaded (${(err as Error).message}); install it with 'npm install onnxruntime-web'`);
   }
   // numThreads is global to onnxruntime-web and read when its WebAssembly module starts (the
   // first session); later values are ignored, so the first Classifier decides.

@@ -49,6 +49,8 @@ Example:
 
 /** Probability with 6 decimals, without trailing zeros ("0.5", "0.123457", "1"). */
 export function formatScore(p: number): string {
+  // String(NaN) would print "score":NaN, which is not JSON; runPredict reports the line first.
+  if (!Number.isFinite(p)) throw new RangeError(`Expected a finite probability but received ${p}`);
   return String(Math.round(p * 1e6) / 1e6);
 }
 
@@ -106,11 +108,17 @@ async function runPredict(args: ParsedArgs): Promise<number> {
     const batches = readLineBatches(process.stdin, batchSize, stats)[Symbol.asyncIterator]();
     const out = process.stdout;
     let next = batches.next();
+    let linesDone = 0;
     for (;;) {
       const { value: lines, done } = await next;
       if (done) break;
       next = batches.next(); // read the following batch while this one is predicted
       const probs = await classifier.predictProbabilities(lines);
+      const bad = probs.findIndex((p) => !Number.isFinite(p));
+      if (bad >= 0) {
+        throw new Error(`${dir}: the model gave a non-finite probability (${probs[bad]}) for input line ${linesDone + Math.floor(bad / C) + 1}; its weights overflow`);
+      }
+      linesDone += lines.length;
       let text = '';
       for (let i = 0; i < lines.length; i++) text += formatLine(probs, i) + '\n';
       if (!out.write(text)) await once(out, 'drain');
