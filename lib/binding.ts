@@ -215,6 +215,8 @@ export interface NativeWordPieceTokenizer {
   tokenize(text: string): string[];
   encodeBatch(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
   encodeBatchAsync(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): Promise<{ ids: Int32Array; lengths: Int32Array }>;
+  /** Frees the native tables now; later calls throw "Tokenizer is disposed". */
+  dispose(): void;
 }
 export interface NativeWordPieceTokenizerClass {
   new (tokens: string[], lowercase: boolean): NativeWordPieceTokenizer;

@@ -22,6 +22,7 @@ import * as path from 'path';
 import { readClassIds } from './data';
 import { checkStudentSpec, describe, NativeStudent, StudentSpec } from './student';
 import { readVocabFile } from './vocab';
+import { SIZE_LIMITS } from './size-limits';
 
 export const MODEL_FORMAT = 'model-distill';
 export const MODEL_FORMAT_VERSION = 1;
@@ -168,6 +169,8 @@ export function readModelFolder(dir: string): ModelFolder {
   if (missing.length > 0) {
     throw new Error(`model folder ${root} is missing ${missing.join(', ')} (a model folder holds ${FOLDER_FILES.join(', ')})`);
   }
+  const notFile = FOLDER_FILES.find((f) => !fs.statSync(path.join(root, f)).isFile());
+  if (notFile !== undefined) throw new Error(`${path.join(root, notFile)}: is not a regular file (a folder?); a model folder holds the files ${FOLDER_FILES.join(', ')}`);
   const configPath = path.join(root, CONFIG_FILE);
   const weightsPath = path.join(root, WEIGHTS_FILE);
   const vocabPath = path.join(root, VOCAB_FILE);
@@ -249,7 +252,11 @@ function parseConfig(configPath: string): ModelFolderConfig {
     return c[key];
   };
   const addSpecialTokens = c.addSpecialTokens === undefined ? true : (field('addSpecialTokens', (v) => typeof v === 'boolean', 'boolean') as boolean);
-  const maxLength = field('maxLength', (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= (addSpecialTokens ? 3 : 1), 'a positive integer') as number;
+  const maxLength = field(
+    'maxLength',
+    (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= (addSpecialTokens ? 3 : 1) && v <= SIZE_LIMITS.maxLength,
+    `an integer from ${addSpecialTokens ? 3 : 1} to ${SIZE_LIMITS.maxLength}`,
+  ) as number;
   const lowercase = field('lowercase', (v) => typeof v === 'boolean', 'boolean') as boolean;
   const labels = field('labels', (v) => Array.isArray(v) && v.length >= 2 && v.every((l) => typeof l === 'string' && l !== ''), 'an array of at least 2 non-empty strings') as string[];
   const training = c.training;

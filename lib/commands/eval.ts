@@ -6,6 +6,7 @@
 import * as path from 'path';
 
 import { flagBoolean, flagNumber, flagString, type CommandSpec, type ParsedArgs } from './args';
+import { modelFlag } from './model-flag';
 
 const BATCH = 1024;
 
@@ -44,7 +45,7 @@ async function runEval(args: ParsedArgs): Promise<number> {
   const dataArg = flagString(args, 'data');
   const dataPath = dataArg !== undefined ? path.resolve(dataArg) : config.data.eval;
   const run = findRun(config, uniqidArg);
-  const requested = flagString(args, 'model');
+  const requested = modelFlag(args);
   const kinds = requested !== undefined ? [modelFolder(config, run, requested, uniqidArg).kind] : run.models;
   if (kinds.length === 0) {
     // modelFolder() words the "nothing trained here" error, with the command that fixes it.

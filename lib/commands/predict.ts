@@ -14,6 +14,7 @@
 import { once } from 'events';
 
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from './args';
+import { modelFlag } from './model-flag';
 import { readLineBatches, type LineStats } from '../line-batches';
 
 const DEFAULT_BATCH = 1024;
@@ -89,13 +90,14 @@ async function runPredict(args: ParsedArgs): Promise<number> {
   const topK = flagNumber(args, 'top-k');
   const batchSize = flagNumber(args, 'batch-size') ?? DEFAULT_BATCH;
   const threads = flagNumber(args, 'threads') ?? 0;
+  const model = modelFlag(args);
 
   const { loadConfig } = require('../config') as typeof import('../config');
   const { findRun, modelFolder } = require('../pipeline/run-folder') as typeof import('../pipeline/run-folder');
   // Prediction needs only [model]: the data files may live elsewhere.
   const config = loadConfig(configPath, { checkPaths: false });
   const run = findRun(config, uniqidArg);
-  const { dir } = modelFolder(config, run, flagString(args, 'model'), uniqidArg);
+  const { dir } = modelFolder(config, run, model, uniqidArg);
   const { Classifier } = require('../classifier') as typeof import('../classifier');
   const classifier = await Classifier.load(dir, { threads });
   try {
