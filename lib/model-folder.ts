@@ -124,9 +124,9 @@ export function saveModelFolder(dir: string, options: SaveModelFolderOptions): s
   const aside = path.join(parent, `.${path.basename(target)}.old-${unique}`);
   fs.mkdirSync(temp);
   try {
-    fs.writeFileSync(path.join(temp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    fs.writeFileSync(path.join(temp, VOCAB_FILE), vocabTokens.join('\n') + '\n');
-    fs.writeFileSync(path.join(temp, CLASS_ID_FILE), labels.map((l, i) => `${l}\t${i}\n`).join(''));
+    writeNamed(path.join(temp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    writeNamed(path.join(temp, VOCAB_FILE), vocabTokens.join('\n') + '\n');
+    writeNamed(path.join(temp, CLASS_ID_FILE), labels.map((l, i) => `${l}\t${i}\n`).join(''));
     student.saveWeights(path.join(temp, WEIGHTS_FILE), {
       format: MODEL_FORMAT,
       formatVersion: String(MODEL_FORMAT_VERSION),
@@ -301,6 +301,15 @@ function packageVersion(): string {
     dir = path.dirname(dir);
   }
   return (cachedVersion = 'unknown');
+}
+
+/** writeFileSync whose error names the file: Node's own says only "ENOSPC: no space left on device, write". */
+function writeNamed(file: string, text: string): void {
+  try {
+    fs.writeFileSync(file, text);
+  } catch (err) {
+    throw new Error(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Makes renames inside `dir` durable (best effort: not every platform can open a folder). */
