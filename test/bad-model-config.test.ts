@@ -91,7 +91,7 @@ describe('bad sizes and small defects in model folders and configs', function ()
   it('a bad --model value is a usage error (exit 2) naming the flag', () => {
     const r = runCli(['predict', path.join(tmp, 'no-such-config.ini'), '--model', 'xml']);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^model-distill: Expected textcnn or gru for --model but received "xml"/m);
+    assert.match(r.stderr, /^model-distill: Expected one of textcnn, gru for --model but received "xml"/m);
   });
 
   for (const backend of ['native', 'typescript'] as const) {

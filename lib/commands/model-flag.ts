@@ -11,6 +11,6 @@ export function modelFlag(args: ParsedArgs, extra: readonly string[] = []): stri
   // Lazy: the CLI loads config.ts only for commands that need it.
   const { STUDENT_KINDS } = require('../config') as typeof import('../config');
   const allowed = [...STUDENT_KINDS, ...extra];
-  if (!allowed.includes(value)) throw new UsageError(`Expected ${allowed.join(' or ')} for --model but received ${JSON.stringify(value)}`);
+  if (!allowed.includes(value)) throw new UsageError(`Expected one of ${allowed.join(', ')} for --model but received ${JSON.stringify(value)}`);
   return value;
 }
