@@ -18,7 +18,8 @@
 import { loadAddon, RawNativeClassifier } from './binding';
 import { BackendInitContext, BackendRegistry, BackendUnavailableError, ClassifierBackend, forcedBackend } from './backends/registry';
 import { createWasmBackend } from './backends/wasm';
-import { ModelFolder, readModelFolder } from './model-folder';
+import { CONFIG_FILE, ModelFolder, readModelFolder } from './model-folder';
+import { retryIfReplaced } from './model-generations';
 import { describe, NativeStudent, rawStudent, StudentKind } from './student';
 import { readVocabFile } from './vocab';
 import { joinTexts, sliceTexts } from './joined-texts';
@@ -132,8 +133,12 @@ export class Classifier {
     }
     const forced = forcedBackend(options.backend, defaultBackends.names());
     // Folder errors (missing file, bad config) are the same for every backend: reported as such.
-    const folder = readModelFolder(dir);
-    return new Classifier(folder, await defaultBackends.resolve({ folder, threads }, forced));
+    // All files come from one generation, even while a retrain replaces the model (retried when
+    // a burst of saves retired it mid-load: lib/model-generations.ts).
+    return retryIfReplaced(dir, CONFIG_FILE, async () => {
+      const folder = readModelFolder(dir);
+      return new Classifier(folder, await defaultBackends.resolve({ folder, threads }, forced));
+    });
   }
 
   private constructor(folder: ModelFolder, impl: ClassifierBackend) {

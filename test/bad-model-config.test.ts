@@ -37,7 +37,7 @@ describe('bad sizes and small defects in model folders and configs', function ()
   /** A copy of the good folder whose config.json was changed by `edit`. */
   function withConfig(name: string, edit: (config: Record<string, unknown> & { architecture: Record<string, unknown> }) => void): string {
     const dir = path.join(tmp, name);
-    fs.cpSync(good, dir, { recursive: true });
+    fs.cpSync(good, dir, { recursive: true, dereference: true });
     const file = path.join(dir, 'config.json');
     const config = JSON.parse(fs.readFileSync(file, 'utf8'));
     edit(config);
@@ -71,7 +71,7 @@ describe('bad sizes and small defects in model folders and configs', function ()
 
   it('names weights.safetensors when it is a folder', async () => {
     const dir = path.join(tmp, 'weights-dir');
-    fs.cpSync(good, dir, { recursive: true });
+    fs.cpSync(good, dir, { recursive: true, dereference: true });
     fs.rmSync(path.join(dir, 'weights.safetensors'));
     fs.mkdirSync(path.join(dir, 'weights.safetensors'));
     await assert.rejects(Classifier.load(dir), /weights\.safetensors: is not a regular file \(a folder\?\)/);

@@ -37,7 +37,7 @@ describe('a corrupt model folder is an error from every backend', function () {
 
   function corrupt(name: string, damage: (weights: string) => void): string {
     const dir = path.join(tmp, name);
-    fs.cpSync(good, dir, { recursive: true });
+    fs.cpSync(good, dir, { recursive: true, dereference: true });
     damage(path.join(dir, 'weights.safetensors'));
     return dir;
   }

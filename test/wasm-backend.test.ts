@@ -124,7 +124,7 @@ describe('WASM backend (onnxruntime-web)', () => {
 
   it('Classifier.load with weights that fit the model is an error naming the file from each backend, never a fallback', async () => {
     const broken = path.join(tmp, 'broken');
-    fs.cpSync(dirs.textcnn, broken, { recursive: true });
+    fs.cpSync(dirs.textcnn, broken, { recursive: true, dereference: true });
     fs.copyFileSync(path.join(dirs.gru, 'weights.safetensors'), path.join(broken, 'weights.safetensors'));
     await assert.rejects(Classifier.load(broken), (err: unknown) => {
       assert.ok(!(err instanceof NoBackendError), String(err));

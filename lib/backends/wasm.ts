@@ -16,6 +16,8 @@
  * onnxruntime-web runs asynchronously only, so probabilitiesSync throws (use predict()).
  * onnxruntime-web is loaded lazily: the package's entry point does not pay for it.
  */
+import * as path from 'path';
+
 import type * as OrtWeb from 'onnxruntime-web';
 
 import { exportOnnxBytes } from '../onnx/export-student';
@@ -47,7 +49,7 @@ export async function createWasmBackend({ folder, threads }: BackendInitContext)
   // first session); later values are ignored, so the first Classifier decides.
   if (threads > 0 && ort.env.wasm.numThreads === undefined) ort.env.wasm.numThreads = threads;
   const tokenizer = Tokenizer.fromFile(folder.vocabPath, { lowercase: folder.config.lowercase, backend: 'typescript' });
-  const model = exportOnnxBytes(folder.dir);
+  const model = exportOnnxBytes(path.dirname(folder.configPath)); // the generation already resolved: the same files as the tokenizer's
   const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   return new WasmClassifierBackend(ort, session, tokenizer, folder.config.maxLength, folder.config.addSpecialTokens, folder.spec.numClasses);
 }
