@@ -39,7 +39,7 @@ function buildSanitized(all = false) {
     return null;
   }
   const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
-  const configure = run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Debug', '-DCMAKE_CXX_COMPILER=clang++',
+  const configure = run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Sanitize', '-DCMAKE_CXX_COMPILER=clang++',
     '-DCMAKE_C_COMPILER=clang', '-DMODEL_DISTILL_TESTS=ON', '-DMODEL_DISTILL_SANITIZE=ON', '-DMODEL_DISTILL_FUZZ=ON']);
   if (configure !== 0) process.exit(configure);
   const targets = all ? [] : ['--target', ...QUICK_TESTS, ...FUZZERS];
