@@ -37,7 +37,7 @@ export function resolveGeneration(dir: string, anyFile: string): string {
 /**
  * Runs `load` (which resolves and reads a generation of `dir`) again when it failed because the
  * generation it read was removed meanwhile: a burst of saves can retire a generation while a slow
- * reader is still opening its files. Any other failure, or a fifth one, is thrown as is.
+ * reader is still opening its files. Any other failure, or a tenth one, is thrown as is.
  */
 export async function retryIfReplaced<T>(dir: string, anyFile: string, load: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -50,8 +50,16 @@ export async function retryIfReplaced<T>(dir: string, anyFile: string, load: () 
     try {
       return await load();
     } catch (err) {
-      const replaced = generation === undefined ? fs.existsSync(path.join(dir, CURRENT)) : generation !== path.resolve(dir) && !fs.existsSync(generation);
-      if (!replaced || attempt >= 5) throw err;
+      // Retry only when the folder now serves another generation than when this attempt began
+      // (checking that the old one still exists is not enough: it may be half deleted).
+      let now: string | undefined;
+      try {
+        now = resolveGeneration(dir, anyFile);
+      } catch {
+        now = undefined;
+      }
+      const replaced = now !== undefined && now !== generation;
+      if (!replaced || attempt >= 10) throw err;
     }
   }
 }
