@@ -16,9 +16,10 @@
  * lists every failure.
  */
 import { loadAddon, RawNativeClassifier } from './binding';
-import { BackendInitContext, BackendRegistry, ClassifierBackend, forcedBackend } from './backends/registry';
+import { BackendInitContext, BackendRegistry, BackendUnavailableError, ClassifierBackend, forcedBackend } from './backends/registry';
 import { createWasmBackend } from './backends/wasm';
-import { ModelFolder, nativeQuantization, readModelFolder } from './model-folder';
+import { CONFIG_FILE, ModelFolder, nativeQuantization, readModelFolder } from './model-folder';
+import { retryIfReplaced } from './model-generations';
 import { describe, NativeStudent, rawStudent, StudentKind } from './student';
 import { readVocabFile } from './vocab';
 import { joinTexts, sliceTexts } from './joined-texts';
@@ -67,7 +68,12 @@ defaultBackends.register('native', 100, createNativeBackend);
 defaultBackends.register('wasm', 10, createWasmBackend);
 
 function createNativeBackend({ folder, threads }: BackendInitContext): ClassifierBackend {
-  loadAddon(); // first, so a missing addon is reported as such before anything else
+  // First, so a missing addon is reported as such (and only then may the wasm fallback run).
+  try {
+    loadAddon();
+  } catch (err) {
+    throw new BackendUnavailableError((err as Error).message, { cause: err });
+  }
   const vocabTokens = readVocabFile(folder.vocabPath);
   const student = NativeStudent.create(folder.spec, { quantization: nativeQuantization(folder.config) });
   try {
@@ -136,10 +142,14 @@ export class Classifier {
     const forced = forcedBackend(options.backend, defaultBackends.names());
     const batching = options.batching === undefined ? undefined : resolveBatchingOptions(options.batching);
     // Folder errors (missing file, bad config) are the same for every backend: reported as such.
-    const folder = readModelFolder(dir);
-    const impl = await defaultBackends.resolve({ folder, threads }, forced);
-    const batcher = batching && new MicroBatcher((texts) => impl.probabilities(texts), folder.labels.length, batching);
-    return new Classifier(folder, impl, batcher);
+    // All files come from one generation, even while a retrain replaces the model (retried when
+    // a burst of saves retired it mid-load: lib/model-generations.ts).
+    return retryIfReplaced(dir, CONFIG_FILE, async () => {
+      const folder = readModelFolder(dir);
+      const impl = await defaultBackends.resolve({ folder, threads }, forced);
+      const batcher = batching && new MicroBatcher((texts) => impl.probabilities(texts), folder.labels.length, batching);
+      return new Classifier(folder, impl, batcher);
+    });
   }
 
   private constructor(
