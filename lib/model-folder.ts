@@ -22,7 +22,7 @@ import * as path from 'path';
 import { readClassIds } from './data';
 import { checkStudentSpec, describe, NativeStudent, StudentSpec } from './student';
 import { readVocabFile } from './vocab';
-import { discardGeneration, newGeneration, publishGeneration, resolveGeneration } from './model-generations';
+import { resolveGeneration, writeGeneration } from './model-generations';
 import { SIZE_LIMITS } from './size-limits';
 
 export const MODEL_FORMAT = 'model-distill';
@@ -46,7 +46,7 @@ export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
 export const VOCAB_FILE = 'vocab.txt';
 export const CLASS_ID_FILE = 'class_id.txt';
-const FOLDER_FILES = [CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, CLASS_ID_FILE];
+export const FOLDER_FILES = [CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, CLASS_ID_FILE];
 
 export interface ModelFolderConfig {
   format: typeof MODEL_FORMAT;
@@ -131,12 +131,9 @@ export function saveModelFolder(dir: string, options: SaveModelFolderOptions): s
     ...(training !== undefined ? { training } : {}),
   };
 
-  const target = path.resolve(dir);
-  if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) throw new Error(`cannot save model folder: ${target} exists and is not a folder`);
   // A new generation folder inside the model folder, published with one atomic symlink swap
   // (lib/model-generations.ts): readers see the old model or the new one, never a mix or nothing.
-  const generation = newGeneration(target);
-  try {
+  return writeGeneration(dir, FOLDER_FILES, (generation) => {
     writeNamed(path.join(generation, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     writeNamed(path.join(generation, VOCAB_FILE), vocabTokens.join('\n') + '\n');
     writeNamed(path.join(generation, CLASS_ID_FILE), labels.map((l, i) => `${l}\t${i}\n`).join(''));
@@ -145,14 +142,7 @@ export function saveModelFolder(dir: string, options: SaveModelFolderOptions): s
       formatVersion: String(MODEL_FORMAT_VERSION),
       kind: spec.kind,
     });
-    fsyncDir(generation);
-    publishGeneration(target, generation, FOLDER_FILES);
-  } catch (err) {
-    discardGeneration(generation);
-    throw err;
-  }
-  removeLegacyLeftovers(target);
-  return target;
+  });
 }
 
 /** Validates a model folder without loading the weights; errors name the file and the problem. */
@@ -338,24 +328,3 @@ function writeNamed(file: string, text: string): void {
   }
 }
 
-/** Earlier versions saved through sibling .<name>.tmp-* / .<name>.old-* folders; a kill could leave them. */
-function removeLegacyLeftovers(target: string): void {
-  const parent = path.dirname(target);
-  const prefixes = [`.${path.basename(target)}.tmp-`, `.${path.basename(target)}.old-`];
-  for (const entry of fs.readdirSync(parent)) {
-    if (prefixes.some((p) => entry.startsWith(p))) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
-  }
-}
-
-/** Makes renames inside `dir` durable (best effort: not every platform can open a folder). */
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows cannot fsync a directory; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}

@@ -64,8 +64,38 @@ export async function retryIfReplaced<T>(dir: string, anyFile: string, load: () 
   }
 }
 
+/**
+ * Saves one generation of the model folder `dir`: `fill` writes every file into the new
+ * generation folder, which is then published with the one atomic swap. A failure removes the
+ * half-written generation and leaves the one being served as it was. Returns dir's absolute path.
+ */
+export function writeGeneration(dir: string, files: readonly string[], fill: (generation: string) => void): string {
+  const target = path.resolve(dir);
+  if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) throw new Error(`cannot save model folder: ${target} exists and is not a folder`);
+  const generation = newGeneration(target);
+  try {
+    fill(generation);
+    fsyncDir(generation);
+    publishGeneration(target, generation, files);
+  } catch (err) {
+    discardGeneration(generation);
+    throw err;
+  }
+  removeLegacyLeftovers(target);
+  return target;
+}
+
+/** Earlier versions saved through sibling .<name>.tmp-* / .<name>.old-* folders; a kill could leave them. */
+function removeLegacyLeftovers(target: string): void {
+  const parent = path.dirname(target);
+  const prefixes = [`.${path.basename(target)}.tmp-`, `.${path.basename(target)}.old-`];
+  for (const entry of fs.readdirSync(parent)) {
+    if (prefixes.some((p) => entry.startsWith(p))) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+}
+
 /** A new, empty generation folder inside `dir` (created with `dir` when needed). */
-export function newGeneration(dir: string): string {
+function newGeneration(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const unique = `${Date.now().toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const generation = path.join(dir, `${GENERATION_PREFIX}${unique}`);
@@ -77,7 +107,7 @@ export function newGeneration(dir: string): string {
  * Makes `generation` (a complete folder from newGeneration) the one `dir` serves, then removes
  * what older saves left behind. `files` are the names readers open (config.json, ...).
  */
-export function publishGeneration(dir: string, generation: string, files: readonly string[]): void {
+function publishGeneration(dir: string, generation: string, files: readonly string[]): void {
   const previous = currentGeneration(dir);
   replaceWithSymlink(path.join(dir, CURRENT), path.basename(generation));
   // Each name -> .current/<name>; made once (or when converting a plain folder) and never changed.
@@ -96,7 +126,7 @@ export function publishGeneration(dir: string, generation: string, files: readon
 }
 
 /** Removes a generation that was never published (a failed save). */
-export function discardGeneration(generation: string): void {
+function discardGeneration(generation: string): void {
   fs.rmSync(generation, { recursive: true, force: true });
 }
 
