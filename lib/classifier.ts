@@ -19,7 +19,7 @@ import { loadAddon, RawNativeClassifier } from './binding';
 import { BackendInitContext, BackendRegistry, ClassifierBackend, forcedBackend } from './backends/registry';
 import { createWasmBackend } from './backends/wasm';
 import { ModelFolder, nativeQuantization, readModelFolder } from './model-folder';
-import { describe, NativeStudent, rawStudent, StudentKind } from './student';
+import { describe, NativeStudent, rawStudent, type ModelKind } from './student';
 import { readVocabFile } from './vocab';
 import { joinTexts, sliceTexts } from './joined-texts';
 import { MicroBatcher, resolveBatchingOptions, type MicroBatchingOptions } from './micro-batcher';
@@ -116,7 +116,7 @@ class NativeClassifierBackend implements ClassifierBackend {
 export class Classifier {
   /** Class names; probabilities come in this order. */
   readonly labels: string[];
-  readonly kind: StudentKind;
+  readonly kind: ModelKind;
   readonly backend: ClassifierBackendName;
   readonly maxLength: number;
   /** The validated model folder (config, paths). */

@@ -4,8 +4,9 @@
  * for how a file becomes a Config.
  */
 
-export type StudentKind = 'textcnn' | 'gru';
-export const STUDENT_KINDS: readonly StudentKind[] = ['textcnn', 'gru'];
+// One model-kind type for the whole package: the students are lib/student/types.ts's.
+import { STUDENT_KINDS, type StudentKind } from '../student/types';
+export { STUDENT_KINDS, type StudentKind };
 
 /** [data]: where the examples are. Paths are absolute (resolved against the config's folder). */
 export interface DataConfig {
