@@ -10,15 +10,10 @@ import type { StudentSpec, TransformerSpec } from './types';
 /** Training options the caller may leave out (the rest are required). */
 const TRAIN_DEFAULTS = { temperature: 1, alpha: 0.5, distillLoss: 'kl' as const, keepBest: true };
 
+/** util/check-args checkObject, narrowed to a record so the checks can read its fields. */
 export function checkObject(value: unknown, name: string): asserts value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`Expected an object for ${name} but received ${describe(value)}`);
-  }
-}
-
-export function checkNonEmptyString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`Expected a non-empty string for ${name} but received ${describe(value)}`);
   }
 }
 

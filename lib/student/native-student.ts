@@ -8,8 +8,8 @@
  * `lengths` the real length of each row (>= 1). Token id 0 must be [PAD] (the models' padding row).
  */
 import { loadAddon, RawEpochMetrics, RawNativeStudent, RawRows, RawStudentSpec, RawTrainOptions, RawTrainProgress, RawTrainResult } from '../binding';
-import { describe } from '../util/check-args';
-import { checkInteger, checkNonEmptyString, checkObject, checkPredictOptions, checkRows, checkStudentSpec, checkTrainOptions, checkTyped, isAbortSignal } from './checks';
+import { checkNonEmptyString, describe } from '../util/check-args';
+import { checkInteger, checkObject, checkPredictOptions, checkRows, checkStudentSpec, checkTrainOptions, checkTyped, isAbortSignal } from './checks';
 import { embeddingWidth } from './types';
 import type { EncodedRows, EpochReport, EvalRows, ModelKind, PredictOptions, StudentSpec, StudentTrainOptions, TrainHooks, TrainReport, TrainRows, TrainStreamSource } from './types';
 
