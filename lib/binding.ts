@@ -225,6 +225,8 @@ export interface NativeWordPieceTokenizer {
     addSpecialTokens: boolean,
     stage: 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8',
   ): number;
+  /** Frees the native tables now; later calls throw "Tokenizer is disposed". */
+  dispose(): void;
 }
 export interface NativeWordPieceTokenizerClass {
   new (tokens: string[], lowercase: boolean): NativeWordPieceTokenizer;

@@ -18,7 +18,8 @@
 import { BackendRegistry, forcedBackend, type ClassifierBackend } from './backends/registry';
 import { createNativeBackend } from './backends/native';
 import { createWasmBackend } from './backends/wasm';
-import { ModelFolder, readModelFolder } from './model-folder';
+import { CONFIG_FILE, ModelFolder, readModelFolder } from './model-folder';
+import { retryIfReplaced } from './model-generations';
 import type { ModelKind } from './student';
 import { describe } from './util/check-args';
 import { MicroBatcher, resolveBatchingOptions, type MicroBatchingOptions } from './micro-batcher';
@@ -88,10 +89,14 @@ export class Classifier {
     const forced = forcedBackend(options.backend, defaultBackends.names());
     const batching = options.batching === undefined ? undefined : resolveBatchingOptions(options.batching);
     // Folder errors (missing file, bad config) are the same for every backend: reported as such.
-    const folder = readModelFolder(dir);
-    const impl = await defaultBackends.resolve({ folder, threads }, forced);
-    const batcher = batching && new MicroBatcher((texts) => impl.probabilities(texts), folder.labels.length, batching);
-    return new Classifier(folder, impl, batcher);
+    // All files come from one generation, even while a retrain replaces the model (retried when
+    // a burst of saves retired it mid-load: lib/model-generations.ts).
+    return retryIfReplaced(dir, CONFIG_FILE, async () => {
+      const folder = readModelFolder(dir);
+      const impl = await defaultBackends.resolve({ folder, threads }, forced);
+      const batcher = batching && new MicroBatcher((texts) => impl.probabilities(texts), folder.labels.length, batching);
+      return new Classifier(folder, impl, batcher);
+    });
   }
 
   private constructor(

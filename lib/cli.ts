@@ -83,9 +83,11 @@ export function reportError(err: unknown): number {
 if (require.main === module) {
   // A reader that closes our stdout early (`model-distill tokenize ... | head`) is
   // not an error: stop quietly, as Unix tools do.
+  // Any other write error (ENOSPC on a full disk, EIO) is one line naming stdout, no stack.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    process.stderr.write(`model-distill: cannot write to stdout: ${err.message}\n`);
+    process.exit(1);
   });
   main(process.argv.slice(2)).then(
     (code) => {

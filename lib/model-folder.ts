@@ -9,10 +9,10 @@
  *   vocab.txt            one token a line, line number = id (the tokenizer's vocabulary)
  *   class_id.txt         "label<TAB>id" a line, id = index in config.json labels
  *
- * Saving is atomic for the folder as a whole: everything is written into a sibling temporary
- * folder, which is then renamed into place (an old folder is first moved aside and deleted only
- * after the new one is in place), so a reader never sees a half-written model and a failed save
- * leaves the old folder as it was.
+ * Saving is atomic for the folder as a whole, also for readers loading it meanwhile: the files are
+ * written into a new generation folder inside it, published with one atomic symlink swap
+ * (lib/model-generations.ts explains the layout). A failed or killed save leaves the old model as
+ * it was; readers resolve the generation once and read all four files from it.
  *
  * Reading validates before anything is loaded and names the file and the problem.
  */
@@ -22,6 +22,8 @@ import * as path from 'path';
 import { readClassIds } from './data';
 import { checkStudentSpec, describe, NativeStudent, StudentSpec } from './student';
 import { readVocabFile } from './vocab';
+import { resolveGeneration, writeGeneration } from './model-generations';
+import { SIZE_LIMITS } from './size-limits';
 
 export const MODEL_FORMAT = 'model-distill';
 export const MODEL_FORMAT_VERSION = 1;
@@ -44,7 +46,7 @@ export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
 export const VOCAB_FILE = 'vocab.txt';
 export const CLASS_ID_FILE = 'class_id.txt';
-const FOLDER_FILES = [CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, CLASS_ID_FILE];
+export const FOLDER_FILES = [CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, CLASS_ID_FILE];
 
 export interface ModelFolderConfig {
   format: typeof MODEL_FORMAT;
@@ -129,42 +131,18 @@ export function saveModelFolder(dir: string, options: SaveModelFolderOptions): s
     ...(training !== undefined ? { training } : {}),
   };
 
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const unique = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  const temp = path.join(parent, `.${path.basename(target)}.tmp-${unique}`);
-  const aside = path.join(parent, `.${path.basename(target)}.old-${unique}`);
-  fs.mkdirSync(temp);
-  try {
-    fs.writeFileSync(path.join(temp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    fs.writeFileSync(path.join(temp, VOCAB_FILE), vocabTokens.join('\n') + '\n');
-    fs.writeFileSync(path.join(temp, CLASS_ID_FILE), labels.map((l, i) => `${l}\t${i}\n`).join(''));
-    student.saveWeights(path.join(temp, WEIGHTS_FILE), {
+  // A new generation folder inside the model folder, published with one atomic symlink swap
+  // (lib/model-generations.ts): readers see the old model or the new one, never a mix or nothing.
+  return writeGeneration(dir, FOLDER_FILES, (generation) => {
+    writeNamed(path.join(generation, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    writeNamed(path.join(generation, VOCAB_FILE), vocabTokens.join('\n') + '\n');
+    writeNamed(path.join(generation, CLASS_ID_FILE), labels.map((l, i) => `${l}\t${i}\n`).join(''));
+    student.saveWeights(path.join(generation, WEIGHTS_FILE), {
       format: MODEL_FORMAT,
       formatVersion: String(MODEL_FORMAT_VERSION),
       kind: spec.kind,
     });
-    fsyncDir(temp);
-    let movedAside = false;
-    if (fs.existsSync(target)) {
-      if (!fs.statSync(target).isDirectory()) throw new Error(`cannot save model folder: ${target} exists and is not a folder`);
-      fs.renameSync(target, aside);
-      movedAside = true;
-    }
-    try {
-      fs.renameSync(temp, target);
-    } catch (err) {
-      if (movedAside) fs.renameSync(aside, target); // put the old model back
-      throw err;
-    }
-    fsyncDir(parent);
-    if (movedAside) fs.rmSync(aside, { recursive: true, force: true });
-  } catch (err) {
-    fs.rmSync(temp, { recursive: true, force: true });
-    throw err;
-  }
-  return target;
+  });
 }
 
 /** Validates a model folder without loading the weights; errors name the file and the problem. */
@@ -182,10 +160,14 @@ export function readModelFolder(dir: string): ModelFolder {
   if (missing.length > 0) {
     throw new Error(`model folder ${root} is missing ${missing.join(', ')} (a model folder holds ${FOLDER_FILES.join(', ')})`);
   }
-  const configPath = path.join(root, CONFIG_FILE);
-  const weightsPath = path.join(root, WEIGHTS_FILE);
-  const vocabPath = path.join(root, VOCAB_FILE);
-  const classIdPath = path.join(root, CLASS_ID_FILE);
+  const notFile = FOLDER_FILES.find((f) => !fs.statSync(path.join(root, f)).isFile());
+  if (notFile !== undefined) throw new Error(`${path.join(root, notFile)}: is not a regular file (a folder?); a model folder holds the files ${FOLDER_FILES.join(', ')}`);
+  // Every file from ONE generation, resolved once, even while a retrain publishes another.
+  const files = resolveGeneration(root, CONFIG_FILE);
+  const configPath = path.join(files, CONFIG_FILE);
+  const weightsPath = path.join(files, WEIGHTS_FILE);
+  const vocabPath = path.join(files, VOCAB_FILE);
+  const classIdPath = path.join(files, CLASS_ID_FILE);
 
   const config = parseConfig(configPath);
   const spec = config.architecture;
@@ -263,7 +245,11 @@ function parseConfig(configPath: string): ModelFolderConfig {
     return c[key];
   };
   const addSpecialTokens = c.addSpecialTokens === undefined ? true : (field('addSpecialTokens', (v) => typeof v === 'boolean', 'boolean') as boolean);
-  const maxLength = field('maxLength', (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= (addSpecialTokens ? 3 : 1), 'a positive integer') as number;
+  const maxLength = field(
+    'maxLength',
+    (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= (addSpecialTokens ? 3 : 1) && v <= SIZE_LIMITS.maxLength,
+    `an integer from ${addSpecialTokens ? 3 : 1} to ${SIZE_LIMITS.maxLength}`,
+  ) as number;
   const lowercase = field('lowercase', (v) => typeof v === 'boolean', 'boolean') as boolean;
   const labels = field('labels', (v) => Array.isArray(v) && v.length >= 2 && v.every((l) => typeof l === 'string' && l !== ''), 'an array of at least 2 non-empty strings') as string[];
   const training = c.training;
@@ -333,15 +319,12 @@ function packageVersion(): string {
   return (cachedVersion = 'unknown');
 }
 
-/** Makes renames inside `dir` durable (best effort: not every platform can open a folder). */
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
+/** writeFileSync whose error names the file: Node's own says only "ENOSPC: no space left on device, write". */
+function writeNamed(file: string, text: string): void {
   try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows cannot fsync a directory; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    fs.writeFileSync(file, text);
+  } catch (err) {
+    throw new Error(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
+

@@ -5,6 +5,8 @@
 
 /** Probability with 6 decimals, without trailing zeros ("0.5", "0.123457", "1"). */
 export function formatScore(p: number): string {
+  // String(NaN) would print "score":NaN, which is not JSON; runPredict reports the line first.
+  if (!Number.isFinite(p)) throw new RangeError(`Expected a finite probability but received ${p}`);
   return String(Math.round(p * 1e6) / 1e6);
 }
 

@@ -14,15 +14,17 @@
  * bf16: every tensor stored as bfloat16 (half the file); loaded as float32, so it is a smaller
  * file, not a smaller or faster model. It stays formatVersion 1: every reader converts BF16.
  *
- * The folder is written atomically (lib/atomic-folder.ts).
+ * The folder is written like every model folder: one generation, published atomically
+ * (lib/model-generations.ts), so a server reading it never sees a half-written model.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { writeFolderAtomic } from './atomic-folder';
+import { writeGeneration } from './model-generations';
 import {
   CLASS_ID_FILE,
   CONFIG_FILE,
+  FOLDER_FILES,
   ModelFolderConfig,
   QUANTIZED_FORMAT_VERSION,
   readModelFolder,
@@ -95,7 +97,7 @@ export function quantizeModelFolder(sourceDir: string, targetDir: string, option
     createdAt: new Date().toISOString(),
     training: { ...(folder.config.training ?? {}), quantizedFrom: folder.dir },
   };
-  const dir = writeFolderAtomic(targetDir, (temp) => {
+  const dir = writeGeneration(targetDir, FOLDER_FILES, (temp) => {
     fs.writeFileSync(path.join(temp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     fs.copyFileSync(folder.vocabPath, path.join(temp, VOCAB_FILE));
     fs.copyFileSync(folder.classIdPath, path.join(temp, CLASS_ID_FILE));

@@ -74,6 +74,7 @@ export class Tokenizer {
   private readonly typescript: WordPieceTokenizer | undefined;
   private readonly specialIds: ReadonlySet<number>;
   private idOf: Map<string, number> | undefined; // built on first tokenToId()
+  private disposed = false;
 
   /** Reads vocab.txt (one token a line, line number = id); errors name the file and line. */
   static fromFile(vocabPath: string, options: TokenizerOptions = {}): Tokenizer {
@@ -127,8 +128,32 @@ export class Tokenizer {
     this.specialIds = new Set(SPECIAL_TOKENS.map((t) => tokens.indexOf(t)).filter((id) => id >= 0));
   }
 
+  /**
+   * Frees the native tables now rather than at the next GC (a loop of fromFile() calls without it
+   * grew to gigabytes). Later encode/tokenize calls throw "Tokenizer is disposed"; async encodes
+   * already running still finish. close() is the same.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.native?.dispose();
+  }
+
+  close(): void {
+    this.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new Error('Tokenizer is disposed');
+  }
+
   /** Ids of `text`, untruncated, with [CLS] ... [SEP] unless addSpecialTokens is false. */
   encode(text: string, options: EncodeOptions = {}): Int32Array {
+    this.checkLive();
     checkString(text, 'text');
     const addSpecialTokens = booleanOption(options, 'addSpecialTokens', true);
     if (addSpecialTokens) this.requireWrappingSpecials();
@@ -141,6 +166,7 @@ export class Tokenizer {
    * Native: on the addon's worker threads (the calling thread waits).
    */
   encodeBatch(texts: string[], options: BatchEncodeOptions = {}): BatchEncoding {
+    this.checkLive();
     const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
     if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
     const native = this.native;
@@ -149,6 +175,7 @@ export class Tokenizer {
 
   /** encodeBatch that leaves the event loop free (native: a libuv worker; typescript: runs inline). */
   async encodeBatchAsync(texts: string[], options: BatchEncodeOptions = {}): Promise<BatchEncoding> {
+    this.checkLive();
     const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
     if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
     const native = this.native;
@@ -174,6 +201,7 @@ export class Tokenizer {
 
   /** Word pieces of `text` (no [CLS]/[SEP]; specials written in the text stay whole). */
   tokenize(text: string): string[] {
+    this.checkLive();
     checkString(text, 'text');
     return this.native ? this.native.tokenize(text) : this.typescript!.tokenize(text);
   }

@@ -311,7 +311,7 @@ describe('ensemble teacher: model folders from elsewhere (ensemble_models)', fun
 
   it('BAD MEMBER: a folder with other classes (or another order) is an error naming the key and both class lists; nothing is trained', async () => {
     const swapped = path.join(tmp, 'swapped-textcnn');
-    fs.cpSync(path.join(source, 'textcnn'), swapped, { recursive: true });
+    fs.cpSync(path.join(source, 'textcnn'), swapped, { recursive: true, dereference: true });
     const c = readJson(path.join(swapped, 'config.json'));
     c.labels = c.labels.slice().reverse();
     fs.writeFileSync(path.join(swapped, 'config.json'), JSON.stringify(c));

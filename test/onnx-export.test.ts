@@ -123,7 +123,7 @@ describe('ONNX export', () => {
 
   it('rejects a folder whose weights lack a tensor, naming the file and the tensor, and keeps the old output', () => {
     const broken = path.join(tmp, 'broken');
-    fs.cpSync(dirs.textcnn, broken, { recursive: true });
+    fs.cpSync(dirs.textcnn, broken, { recursive: true, dereference: true });
     fs.copyFileSync(path.join(dirs.gru, 'weights.safetensors'), path.join(broken, 'weights.safetensors'));
     const out = path.join(tmp, 'kept.onnx');
     fs.writeFileSync(out, 'old');
@@ -140,8 +140,8 @@ describe('ONNX export', () => {
       // a run folder as `train` leaves it: <model.dir>/<uniqid>/<kind>/
       const runs = path.join(tmp, 'cli', 'runs', 'r1');
       fs.mkdirSync(runs, { recursive: true });
-      fs.cpSync(dirs.textcnn, path.join(runs, 'textcnn'), { recursive: true });
-      fs.cpSync(dirs.bigru, path.join(runs, 'gru'), { recursive: true });
+      fs.cpSync(dirs.textcnn, path.join(runs, 'textcnn'), { recursive: true, dereference: true });
+      fs.cpSync(dirs.bigru, path.join(runs, 'gru'), { recursive: true, dereference: true });
       config = path.join(tmp, 'cli', 'config.ini');
       fs.writeFileSync(config, ['[data]', 'train = train.tsv', 'eval = eval.tsv', '[model]', 'dir = runs', 'max_length = 16', 'students = textcnn,gru', ''].join('\n'));
     });

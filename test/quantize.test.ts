@@ -115,6 +115,24 @@ describe('quantized model folders', () => {
     }
   });
 
+  it('a quantize over an earlier one replaces it atomically, like every model save', async () => {
+    const target = path.join(tmp, 'textcnn-requantized');
+    quantizeModelFolder(floatDirs.textcnn, target, { dtype: 'bf16' });
+    const reader = await Classifier.load(target, { threads: 2 }); // holds the first generation's files
+    try {
+      quantizeModelFolder(floatDirs.textcnn, target, { dtype: 'int8' });
+      // The generation layout (lib/model-generations.ts): config.json reaches the new generation
+      // through .current, and the one a reader may still hold is kept; nothing else is left.
+      assert.ok(fs.lstatSync(path.join(target, '.current')).isSymbolicLink());
+      const generations = fs.readdirSync(target).filter((e) => e.startsWith('.gen-'));
+      assert.equal(generations.length, 2, `generations: ${generations.join(', ')}`);
+      assert.equal(JSON.parse(fs.readFileSync(path.join(target, 'config.json'), 'utf8')).quantization.dtype, 'int8');
+      assert.equal(reader.predictProbabilitiesSync(evalSet.texts.slice(0, 3)).length, 3 * C);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('refuses bad requests and inconsistent folders, naming the file', () => {
     const int8 = path.join(tmp, 'gru-int8-again');
     quantizeModelFolder(floatDirs.gru, int8);

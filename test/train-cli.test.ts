@@ -269,7 +269,7 @@ describe('train / predict / eval: bad input', () => {
     const dated = path.join(tmp, 'dated', 'config.ini'); // trained above with textcnn only
     const uniqid = fs.readdirSync(path.join(tmp, 'dated', 'runs'))[0];
     fails(runCli(['predict', dated, uniqid, '--model', 'gru'], 'x\n'), 'predict --model gru', /no gru model in run "\d{8}" \(.*gru\/config\.json not found; it has: textcnn\); add gru to \[model\] students/);
-    fails(runCli(['predict', config, '--model', 'bert'], 'x\n'), 'predict --model bert', /Expected one of textcnn, gru for --model but received "bert"/);
+    fails(runCli(['predict', config, '--model', 'bert'], 'x\n'), 'predict --model bert', /Expected one of textcnn, gru for --model but received "bert"/, 2);
   });
 
   it('rejects bad flag values with exit code 2', () => {

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { BackendRegistry, NoBackendError } from '../lib/backends/registry';
+import { BackendRegistry, BackendUnavailableError, NoBackendError } from '../lib/backends/registry';
 import { Classifier } from '../lib/classifier';
 import { readModelFolder } from '../lib/model-folder';
 import { edgeTexts, makeOnnxTestModels } from './helpers/onnx-models';
@@ -106,10 +106,10 @@ describe('WASM backend (onnxruntime-web)', () => {
   it('a registry where every backend fails gives one error listing every failure, by priority', async () => {
     const registry = new BackendRegistry();
     registry.register('low', 1, () => {
-      throw new Error('low failed: no device');
+      throw new BackendUnavailableError('low failed: no device');
     });
     registry.register('high', 50, async () => {
-      throw new Error('high failed:\nsecond line');
+      throw new BackendUnavailableError('high failed:\nsecond line');
     });
     const folder = readModelFolder(dirs.textcnn);
     await assert.rejects(registry.resolve({ folder, threads: 0 }), (err: unknown) => {
@@ -122,16 +122,16 @@ describe('WASM backend (onnxruntime-web)', () => {
     await assert.rejects(registry.resolve({ folder, threads: 0 }, 'gpu'), /Expected one of 'high', 'low' for the backend but received "gpu"/);
   });
 
-  it('Classifier.load with weights that fit no backend lists the native and the wasm failure together', async () => {
+  it('Classifier.load with weights that fit the model is an error naming the file from each backend, never a fallback', async () => {
     const broken = path.join(tmp, 'broken');
-    fs.cpSync(dirs.textcnn, broken, { recursive: true });
+    fs.cpSync(dirs.textcnn, broken, { recursive: true, dereference: true });
     fs.copyFileSync(path.join(dirs.gru, 'weights.safetensors'), path.join(broken, 'weights.safetensors'));
     await assert.rejects(Classifier.load(broken), (err: unknown) => {
-      assert.ok(err instanceof NoBackendError, String(err));
-      assert.match(err.message, /\n  - native: .*\n/);
-      assert.match(err.message, /\n  - wasm: .*missing tensor "conv2\.weight"/);
+      assert.ok(!(err instanceof NoBackendError), String(err));
+      assert.match((err as Error).message, /weights\.safetensors: missing tensor\(s\) conv2\.weight/);
       return true;
     });
+    await assert.rejects(Classifier.load(broken, { backend: 'wasm' }), /missing tensor "conv2\.weight"/);
   });
 
   it('falls back to wasm where the addon does not load (child process without the addon)', function () {

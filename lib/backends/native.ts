@@ -10,10 +10,15 @@ import { ModelFolder, nativeQuantization } from '../model-folder';
 import { NativeStudent, rawStudent } from '../student';
 import { readVocabFile } from '../vocab';
 import { joinTexts, sliceTexts } from '../joined-texts';
-import type { BackendInitContext, ClassifierBackend } from './registry';
+import { BackendUnavailableError, type BackendInitContext, type ClassifierBackend } from './registry';
 
 export function createNativeBackend({ folder, threads }: BackendInitContext): ClassifierBackend {
-  loadAddon(); // first, so a missing addon is reported as such before anything else
+  // First, so a missing addon is reported as such (and only then may the wasm fallback run).
+  try {
+    loadAddon();
+  } catch (err) {
+    throw new BackendUnavailableError((err as Error).message, { cause: err });
+  }
   const vocabTokens = readVocabFile(folder.vocabPath);
   const student = NativeStudent.create(folder.spec, { quantization: nativeQuantization(folder.config) });
   try {

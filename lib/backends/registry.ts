@@ -4,6 +4,12 @@
  * succeeds. When none does, ONE error lists every backend tried and why it failed, so a user
  * sees at once that, say, the addon is missing AND the WASM fallback could not start.
  *
+ * Only a backend that cannot run HERE (init throws BackendUnavailableError: the addon does not
+ * load on this platform, onnxruntime-web is not installed) passes the model on to the next one.
+ * Any other init error is about the model itself (a corrupt weights file, NaN weights) and is
+ * thrown as is: another backend would either fail the same way or, worse, serve a model the
+ * native loader rejected with different scores.
+ *
  * MODEL_DISTILL_BACKEND=native|wasm (or Classifier.load's `backend` option, which wins) forces
  * a single backend: no fallback then, its own failure is reported.
  *
@@ -39,6 +45,14 @@ interface Registration {
 }
 
 export const BACKEND_ENV = 'MODEL_DISTILL_BACKEND';
+
+/** Thrown by a backend's init when it cannot run on this machine at all (never for a bad model). */
+export class BackendUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendUnavailableError';
+  }
+}
 
 /** The error when no backend loads; `failures` keeps each backend's own error. */
 export class NoBackendError extends Error {
@@ -86,6 +100,7 @@ export class BackendRegistry {
       try {
         return await this.entries.get(name)!.init(context);
       } catch (error) {
+        if (!(error instanceof BackendUnavailableError)) throw error; // the model is bad: no fallback
         failures.push({ name, error });
       }
     }

@@ -16,11 +16,13 @@
  * onnxruntime-web runs asynchronously only, so probabilitiesSync throws (use predict()).
  * onnxruntime-web is loaded lazily: the package's entry point does not pay for it.
  */
+import * as path from 'path';
+
 import type * as OrtWeb from 'onnxruntime-web';
 
 import { exportOnnxBytes } from '../onnx/export-student';
 import { Tokenizer } from '../tokenizer';
-import type { BackendInitContext, ClassifierBackend } from './registry';
+import { BackendUnavailableError, type BackendInitContext, type ClassifierBackend } from './registry';
 
 /** Rows per session.run: big enough to amortise the call, small enough to bound the ids tensor. */
 const CHUNK_ROWS = 256;
@@ -41,13 +43,13 @@ export async function createWasmBackend({ folder, threads }: BackendInitContext)
   try {
     ort = loadOrtWeb();
   } catch (err) {
-    throw new Error(`onnxruntime-web could not be loaded (${(err as Error).message}); install it with 'npm install onnxruntime-web'`);
+    throw new BackendUnavailableError(`onnxruntime-web could not be loaded (${(err as Error).message}); install it with 'npm install onnxruntime-web'`);
   }
   // numThreads is global to onnxruntime-web and read when its WebAssembly module starts (the
   // first session); later values are ignored, so the first Classifier decides.
   if (threads > 0 && ort.env.wasm.numThreads === undefined) ort.env.wasm.numThreads = threads;
   const tokenizer = Tokenizer.fromFile(folder.vocabPath, { lowercase: folder.config.lowercase, backend: 'typescript' });
-  const model = exportOnnxBytes(folder.dir);
+  const model = exportOnnxBytes(path.dirname(folder.configPath)); // the generation already resolved: the same files as the tokenizer's
   const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   return new WasmClassifierBackend(ort, session, tokenizer, folder.config.maxLength, folder.config.addSpecialTokens, folder.spec.numClasses);
 }

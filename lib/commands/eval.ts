@@ -6,6 +6,7 @@
 import * as path from 'path';
 
 import { flagBoolean, flagNumber, flagString, type CommandSpec, type ParsedArgs } from './args';
+import { modelFlag } from './model-flag';
 
 const BATCH = 1024;
 
@@ -44,7 +45,7 @@ async function runEval(args: ParsedArgs): Promise<number> {
   const dataArg = flagString(args, 'data');
   const dataPath = dataArg !== undefined ? path.resolve(dataArg) : config.data.eval;
   const run = findRun(config, uniqidArg);
-  const requested = flagString(args, 'model');
+  const requested = modelFlag(args);
   const kinds = requested !== undefined ? [modelFolder(config, run, requested, uniqidArg).kind] : run.models;
   if (kinds.length === 0) {
     // modelFolder() words the "nothing trained here" error, with the command that fixes it.
@@ -60,6 +61,9 @@ async function runEval(args: ParsedArgs): Promise<number> {
       const predicted = new Int32Array(data.texts.length);
       for (let start = 0; start < data.texts.length; start += BATCH) {
         const probs = await classifier.predictProbabilities(data.texts.slice(start, start + BATCH));
+        // An accuracy over NaN scores would be meaningless (argmax of NaN picks class 0).
+        const bad = probs.findIndex((p) => !Number.isFinite(p));
+        if (bad >= 0) throw new Error(`${kind}: the model gave a non-finite probability (${probs[bad]}) for row ${start + Math.floor(bad / C) + 1} of ${dataPath}; its weights overflow`);
         predicted.set(argmaxRows(probs, C), start);
       }
       const report = classificationReport(data.labels, predicted, classifier.labels);

@@ -6,6 +6,7 @@
  * logits, with its vocab.txt put beside FILE when that folder has none. Written atomically.
  */
 import { flagString, UsageError, type CommandSpec, type ParsedArgs } from './args';
+import { modelFlag } from './model-flag';
 
 export const exportCommand: CommandSpec = {
   name: 'export',
@@ -42,7 +43,7 @@ Example:
 
 async function runExport(args: ParsedArgs): Promise<number> {
   const [configPath, uniqidArg] = args.positionals;
-  const model = flagString(args, 'model');
+  const model = modelFlag(args, ['teacher']);
   const out = flagString(args, 'onnx');
   if (out === undefined || out === '') throw new UsageError('Expected a file name for --onnx');
 

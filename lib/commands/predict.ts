@@ -16,6 +16,7 @@ import * as fs from 'fs';
 
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { withInterruptSignal } from './interrupt';
+import { modelFlag } from './model-flag';
 import { readLineBatches, type LineStats } from '../line-batches';
 import { makeFormatter } from '../predict-format';
 
@@ -68,13 +69,14 @@ async function runPredict(args: ParsedArgs): Promise<number> {
   const topK = flagNumber(args, 'top-k');
   const batchSize = flagNumber(args, 'batch-size') ?? DEFAULT_BATCH;
   const threads = flagNumber(args, 'threads') ?? 0;
+  const model = modelFlag(args);
 
   const { loadConfig } = require('../config') as typeof import('../config');
   const { findRun, modelFolder } = require('../pipeline/run-folder') as typeof import('../pipeline/run-folder');
   // Prediction needs only [model]: the data files may live elsewhere.
   const config = loadConfig(configPath, { checkPaths: false });
   const run = findRun(config, uniqidArg);
-  const { dir } = modelFolder(config, run, flagString(args, 'model'), uniqidArg);
+  const { dir } = modelFolder(config, run, model, uniqidArg);
   const input = flagString(args, 'input');
   const output = flagString(args, 'output');
   const queue = flagString(args, 'queue');
@@ -96,11 +98,17 @@ async function runPredict(args: ParsedArgs): Promise<number> {
     const outFile = output === undefined ? null : new AtomicOutput(output);
     const out = outFile?.stream ?? process.stdout;
     let next = batches.next();
+    let linesDone = 0;
     for (;;) {
       const { value: lines, done } = await next;
       if (done) break;
       next = batches.next(); // read the following batch while this one is predicted
       const probs = await classifier.predictProbabilities(lines);
+      const bad = probs.findIndex((p) => !Number.isFinite(p));
+      if (bad >= 0) {
+        throw new Error(`${dir}: the model gave a non-finite probability (${probs[bad]}) for input line ${linesDone + Math.floor(bad / C) + 1}; its weights overflow`);
+      }
+      linesDone += lines.length;
       let text = '';
       for (let i = 0; i < lines.length; i++) text += formatLine(probs, i) + '\n';
       if (!out.write(text)) await once(out, 'drain');

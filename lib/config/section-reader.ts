@@ -128,6 +128,11 @@ export class SectionReader {
       this.problem(key, `must be a comma-separated list of positive integers, got ${JSON.stringify(e.value)}`);
       return spec.default.slice();
     }
+    const repeated = values.find((v, i) => values.indexOf(v) !== i);
+    if (repeated !== undefined) {
+      this.problem(key, `must list each value at most once, got ${JSON.stringify(e.value)}: ${repeated} repeated`);
+      return spec.default.slice();
+    }
     return values;
   }
 

@@ -32,6 +32,7 @@ import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run
 import type { RunProgressListener } from './run-progress';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
 import { trainStudentStep, type StudentResult } from './train-student';
+import { checkWritableFolder } from './writable-folder';
 
 export interface TrainFromConfigOptions {
   /** Each message of the run, as it happens (default: none; the CLI prints them to stderr). */
@@ -70,6 +71,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
   // Before anything is written: a config this version cannot run fails now.
   checkTeacherSupported(config);
   const dir = runDir(config, uniqid);
+  checkWritableFolder(config.model.dir, `${config.file}: [model] dir`);
   const replacing = fs.existsSync(dir);
   fs.mkdirSync(dir, { recursive: true });
 

@@ -11,6 +11,8 @@
  */
 import * as fs from 'fs';
 
+import { duplicateTopLevelKey } from './json-duplicate-key';
+
 export interface SafeTensor {
   shape: number[];
   data: Float32Array;
@@ -64,13 +66,17 @@ export function readSafetensors(file: string, keep?: (name: string) => boolean):
     throw new Error(`${file}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
   }
   const dataStart = 8 + Number(headerLength);
+  const headerText = bytes.subarray(8, dataStart).toString('utf8');
   let header: unknown;
   try {
-    header = JSON.parse(bytes.subarray(8, dataStart).toString('utf8'));
+    header = JSON.parse(headerText);
   } catch (err) {
     throw new Error(`${file}: header is not valid JSON (${(err as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${file}: header is not a JSON object`);
+  const duplicate = duplicateTopLevelKey(headerText);
+  if (duplicate !== undefined) throw new Error(`${file}: header names tensor ${JSON.stringify(duplicate)} twice`);
+  checkNoOverlap(file, header as Record<string, unknown>);
   const dataLength = bytes.length - dataStart;
   const out = new Map<string, SafeTensor>();
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -93,9 +99,29 @@ export function readSafetensors(file: string, keep?: (name: string) => boolean):
     if (end - begin !== count * size) {
       throw new Error(`${where}: shape [${(e.shape as number[]).join(', ')}] needs ${count * size} bytes but data_offsets span ${end - begin}`);
     }
-    out.set(name, { shape: (e.shape as number[]).slice(), data: toFloat32(bytes, dataStart + begin, count, e.dtype as string) });
+    const data = toFloat32(bytes, dataStart + begin, count, e.dtype as string);
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${where} holds ${Number.isNaN(data[bad]) ? 'NaN' : 'an infinite value'} at index ${bad} (weights must be finite numbers)`);
+    out.set(name, { shape: (e.shape as number[]).slice(), data });
   }
   return out;
+}
+
+/** Two tensors sharing bytes is a corrupt file (the native reader rejects it too), whichever are kept. */
+function checkNoOverlap(file: string, header: Record<string, unknown>): void {
+  const spans: { name: string; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    const offsets = (entry as { data_offsets?: unknown } | null)?.data_offsets;
+    if (name === '__metadata__' || !Array.isArray(offsets) || offsets.length !== 2) continue; // reported per tensor
+    const [begin, end] = offsets as unknown[];
+    if (typeof begin === 'number' && typeof end === 'number') spans.push({ name, begin, end });
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i].begin < spans[i - 1].end) {
+      throw new Error(`${file}: data_offsets of tensors ${JSON.stringify(spans[i - 1].name)} and ${JSON.stringify(spans[i].name)} overlap`);
+    }
+  }
 }
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

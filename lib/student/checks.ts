@@ -4,6 +4,7 @@
  * so everything it is given passes through here first.
  */
 import type { RawRows, RawTrainOptions } from '../binding';
+import { approximateParameters, atMost, SIZE_LIMITS } from '../size-limits';
 import { describe } from '../util/check-args';
 import type { StudentSpec, TransformerSpec } from './types';
 
@@ -55,6 +56,10 @@ export function checkTyped(
 
 /** Validates a spec (from JS or a config file); errors name the bad field and value. */
 export function checkStudentSpec(spec: unknown): StudentSpec {
+  return checkSpecSizes(checkSpecFields(spec));
+}
+
+function checkSpecFields(spec: unknown): StudentSpec {
   checkObject(spec, 'spec');
   const kind = checkChoice(spec.kind, 'spec.kind', ['textcnn', 'gru', 'transformer'] as const);
   const vocabSize = checkInteger(spec.vocabSize, 'spec.vocabSize', 2, 'integer >= 2');
@@ -77,6 +82,25 @@ export function checkStudentSpec(spec: unknown): StudentSpec {
     throw new TypeError(`Expected boolean for spec.bidirectional but received ${describe(spec.bidirectional)}`);
   }
   return { kind, vocabSize, numClasses, embeddingDim, hidden, bidirectional: spec.bidirectional, dropout, seed };
+}
+
+/** Every size within SIZE_LIMITS (lib/size-limits.ts explains why), named as spec.<key>. */
+function checkSpecSizes(spec: StudentSpec): StudentSpec {
+  const sizes = spec as unknown as Record<string, unknown>;
+  for (const key of ['vocabSize', 'numClasses', 'embeddingDim', 'filters', 'hidden', 'layers', 'heads', 'intermediate', 'maxPositions', 'typeVocabSize'] as const) {
+    if (typeof sizes[key] === 'number') atMost(sizes[key] as number, SIZE_LIMITS[key], `spec.${key}`);
+  }
+  if (spec.kind === 'textcnn') {
+    atMost(spec.windows.length, SIZE_LIMITS.windowCount, 'the length of spec.windows');
+    spec.windows.forEach((w, i) => atMost(w, SIZE_LIMITS.windowSize, `spec.windows[${i}]`));
+    const repeated = spec.windows.findIndex((w, i) => spec.windows.indexOf(w) !== i);
+    if (repeated >= 0) throw new RangeError(`Expected distinct window sizes for spec.windows but received ${spec.windows[repeated]} twice`);
+  }
+  const parameters = approximateParameters(spec);
+  if (parameters > SIZE_LIMITS.parameters) {
+    throw new RangeError(`Expected a spec of at most ${SIZE_LIMITS.parameters} weights but this one needs about ${parameters} (vocabSize x embeddingDim and the layer sizes multiply)`);
+  }
+  return spec;
 }
 
 export function checkTransformerSpec(spec: Record<string, unknown>, vocabSize: number, numClasses: number): TransformerSpec {

@@ -14,8 +14,14 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit TokenizerWrap(const Napi::CallbackInfo& info);
+  ~TokenizerWrap() override;
 
  private:
+  // The tokenizer, or a JS Error "Tokenizer is disposed" after dispose().
+  const std::shared_ptr<const md::WordPieceTokenizer>& live(Napi::Env env) const;
+  // Frees the tables now (JS's GC sees only a small object and may not run for a long time).
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  void release_external_memory(napi_env env);
   Napi::Value Encode(const Napi::CallbackInfo& info);
   Napi::Value Tokenize(const Napi::CallbackInfo& info);
   Napi::Value EncodeBatch(const Napi::CallbackInfo& info);
@@ -31,6 +37,9 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
 
   // Shared with async workers, which may outlive a call but never the tokenizer.
   std::shared_ptr<const md::WordPieceTokenizer> tokenizer_;
+  // Bytes reported to V8 with napi_adjust_external_memory, so its GC counts the native tables.
+  int64_t external_bytes_ = 0;
+  napi_env env_ = nullptr;
 };
 
 // Builds the native tokenizer from a JS array of vocab tokens (index = id); shared by

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -361,6 +362,19 @@ LoadReport load_parameters(StudentModel& model, const SafeTensors& file) {
     } else if (t->tensor.shape != p->value.shape) {
       problems.push_back("shape mismatch for " + p->name + ": file " + shape_string(t->tensor.shape) + " vs model " +
                          shape_string(p->value.shape));
+    }
+  }
+  // A NaN or infinite weight would load and serve NaN scores; refuse it here, naming the tensor.
+  for (const Parameter* p : params) {
+    const NamedTensor* t = file.find(p->name);
+    if (!t || !problems.empty()) continue;
+    const float* values = t->tensor.ptr();
+    for (std::size_t i = 0; i < t->tensor.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        problems.push_back("tensor " + p->name + " holds " + (std::isnan(values[i]) ? "NaN" : "an infinite value") +
+                           " at index " + std::to_string(i) + " (weights must be finite numbers)");
+        break;
+      }
     }
   }
   if (!problems.empty()) {
