@@ -29,12 +29,6 @@ export default tseslint.config(
     },
   },
   {
-    // Being reworked in parallel (hardening); the second round of issue 16 splits it into
-    // lib/config/ and drops this exception (its lazy model-folder require and a dead assignment).
-    files: ['lib/config.ts'],
-    rules: { '@typescript-eslint/no-require-imports': 'off', 'no-useless-assignment': 'off' },
-  },
-  {
     // Commands load their modules lazily on purpose: `model-distill --help` and a mistyped
     // command answer without loading the pipeline, the addon or onnxruntime.
     files: ['lib/commands/**/*.ts'],

@@ -27,7 +27,7 @@ export interface NativeAddon {
 }
 
 /**
- * native/addon/student_wrap.cc. lib/student.ts checks and defaults every argument first; typed
+ * native/addon/student_wrap.cc. lib/student/checks.ts checks and defaults every argument first; typed
  * arrays are copied before any work leaves the JS thread.
  */
 export interface RawStudentSpec {

@@ -9,20 +9,19 @@
  * registry (lib/backends/registry.ts) by priority, first that loads:
  *  - 'native' (priority 100): the addon's NativeClassifier (native/addon/classifier_wrap.cc)
  *    tokenises, runs the student's fast path and the softmax on the core's thread pool; predict()
- *    runs it on a libuv worker so the event loop stays free;
+ *    runs it on a libuv worker so the event loop stays free (lib/backends/native.ts);
  *  - 'wasm' (priority 10): onnxruntime-web over the student's ONNX export with the TypeScript
  *    tokenizer (lib/backends/wasm.ts); async only.
  * MODEL_DISTILL_BACKEND=native|wasm or options.backend forces one; when none loads, one error
  * lists every failure.
  */
-import { loadAddon, RawNativeClassifier } from './binding';
-import { BackendInitContext, BackendRegistry, BackendUnavailableError, ClassifierBackend, forcedBackend } from './backends/registry';
+import { BackendRegistry, forcedBackend, type ClassifierBackend } from './backends/registry';
+import { createNativeBackend } from './backends/native';
 import { createWasmBackend } from './backends/wasm';
-import { CONFIG_FILE, ModelFolder, nativeQuantization, readModelFolder } from './model-folder';
+import { CONFIG_FILE, ModelFolder, readModelFolder } from './model-folder';
 import { retryIfReplaced } from './model-generations';
-import { describe, NativeStudent, rawStudent, StudentKind } from './student';
-import { readVocabFile } from './vocab';
-import { joinTexts, sliceTexts } from './joined-texts';
+import type { ModelKind } from './student';
+import { describe } from './util/check-args';
 import { MicroBatcher, resolveBatchingOptions, type MicroBatchingOptions } from './micro-batcher';
 
 export type { ClassifierBackend } from './backends/registry';
@@ -67,62 +66,10 @@ export const defaultBackends = new BackendRegistry();
 defaultBackends.register('native', 100, createNativeBackend);
 defaultBackends.register('wasm', 10, createWasmBackend);
 
-function createNativeBackend({ folder, threads }: BackendInitContext): ClassifierBackend {
-  // First, so a missing addon is reported as such (and only then may the wasm fallback run).
-  try {
-    loadAddon();
-  } catch (err) {
-    throw new BackendUnavailableError((err as Error).message, { cause: err });
-  }
-  const vocabTokens = readVocabFile(folder.vocabPath);
-  const student = NativeStudent.create(folder.spec, { quantization: nativeQuantization(folder.config) });
-  try {
-    student.loadWeights(folder.weightsPath);
-    return new NativeClassifierBackend(folder, student, vocabTokens, threads);
-  } catch (err) {
-    student.dispose();
-    throw err;
-  }
-}
-
-class NativeClassifierBackend implements ClassifierBackend {
-  readonly name = 'native' as const;
-  private readonly native: RawNativeClassifier;
-  private readonly student: NativeStudent;
-
-  constructor(folder: ModelFolder, student: NativeStudent, vocabTokens: string[], private readonly threads: number) {
-    const addon = loadAddon();
-    this.student = student;
-    this.native = new addon.NativeClassifier(
-      vocabTokens,
-      folder.config.lowercase,
-      rawStudent(student),
-      folder.config.maxLength,
-      folder.config.addSpecialTokens,
-    );
-  }
-
-  probabilitiesSync(texts: string[]): Float32Array {
-    const parts = sliceTexts(texts).map(([from, to]) => this.native.predict(...joinTexts(texts, from, to), this.threads));
-    return concat(parts);
-  }
-
-  async probabilities(texts: string[]): Promise<Float32Array> {
-    const parts: Float32Array[] = [];
-    for (const [from, to] of sliceTexts(texts)) parts.push(await this.native.predictAsync(...joinTexts(texts, from, to), this.threads));
-    return concat(parts);
-  }
-
-  close(): void {
-    this.native.close();
-    this.student.dispose();
-  }
-}
-
 export class Classifier {
   /** Class names; probabilities come in this order. */
   readonly labels: string[];
-  readonly kind: StudentKind;
+  readonly kind: ModelKind;
   readonly backend: ClassifierBackendName;
   readonly maxLength: number;
   /** The validated model folder (config, paths). */
@@ -273,17 +220,6 @@ function checkTopK(options: unknown, C: number): number | undefined {
     throw new TypeError(`Expected positive integer for options.topK but received ${describe(topK)}`);
   }
   return Math.min(topK, C);
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function withCallerStack(err: unknown, method: string, caller: Error): unknown {

@@ -9,7 +9,7 @@ export { Tokenizer } from './tokenizer';
 export type { TokenizerOptions, EncodeOptions, BatchEncodeOptions, BatchEncoding, DecodeOptions } from './tokenizer';
 export { NativeStudent, softmaxRows } from './student';
 export type {
-  StudentKind, StudentSpec, TextCnnSpec, GruSpec, EncodedRows, TrainRows, EvalRows, StudentTrainOptions,
+  ModelKind, StudentKind, StudentSpec, TextCnnSpec, GruSpec, EncodedRows, TrainRows, EvalRows, StudentTrainOptions,
   TrainProgressEvent, EpochReport, TrainReport, TrainHooks, PredictOptions,
 } from './student';
 export { saveModelFolder, readModelFolder, loadStudentFromFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model-folder';

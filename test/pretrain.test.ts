@@ -83,7 +83,7 @@ describe('masked-LM pre-training of the teacher', function () {
   });
 
   it('refuses pretrain = mlm with kind = onnx or with init_checkpoint, naming the key', () => {
-    // kind = onnx: the config itself is refused (lib/config.ts), pointing at the pretrain line.
+    // kind = onnx: the config itself is refused (lib/config/parse.ts), pointing at the pretrain line.
     assert.throws(() => loadConfig(pretrainConfig(path.join(tmp, 'onnx'), ['pretrain = mlm', 'kind = onnx', 'path = teacher.onnx'])), /config\.ini:\d+: \[teacher\] pretrain = mlm needs kind = native \(kind is onnx\)/);
     const ckpt = loadConfig(pretrainConfig(path.join(tmp, 'ckpt'), ['pretrain = mlm', `init_checkpoint = ${tmp}`]));
     assert.throws(() => checkTeacherSupported(ckpt), /\[teacher\] pretrain: = mlm .*cannot be combined with init_checkpoint/);

@@ -18,6 +18,7 @@
  * Tests build their own BackendRegistry.
  */
 import type { ModelFolder } from '../model-folder';
+import { describe } from '../util/check-args';
 
 /** What a backend provides: texts in, probabilities [n, numClasses] out (labels order). */
 export interface ClassifierBackend {
@@ -116,7 +117,7 @@ export class BackendRegistry {
 export function forcedBackend(option: unknown, known: string[]): string | undefined {
   if (option !== undefined) {
     if (typeof option !== 'string' || !known.includes(option)) {
-      throw new TypeError(`Expected ${known.map((n) => `'${n}'`).join(' or ')} for options.backend but received ${describeValue(option)}`);
+      throw new TypeError(`Expected ${known.map((n) => `'${n}'`).join(' or ')} for options.backend but received ${describe(option)}`);
     }
     return option;
   }
@@ -124,10 +125,4 @@ export function forcedBackend(option: unknown, known: string[]): string | undefi
   if (env === undefined || env === '') return undefined;
   if (!known.includes(env)) throw new TypeError(`Expected ${known.map((n) => `'${n}'`).join(' or ')} for ${BACKEND_ENV} but received ${JSON.stringify(env)}`);
   return env;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
 }

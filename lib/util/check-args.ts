@@ -3,9 +3,6 @@
  * TypeError that names the argument, says what was expected and shows what was received, e.g.
  * "Expected boolean for addSpecialTokens but received string "yes"". With `where` (the public
  * function's name) the message is prefixed by it: "train: expected a non-empty string for ...".
- *
- * lib/student.ts still has its own describe() (it is being reworked on another branch); it is the
- * same function and will import this one.
  */
 
 /** A short, readable description of a received value for error messages. */
