@@ -10,7 +10,7 @@
 import { Classifier } from '../classifier';
 import { loadStudentFromFolder } from '../model-folder';
 import { averageLogSoftmax } from '../pipeline/teacher/ensemble';
-import { LOG_TINY } from '../pipeline/teacher/folder-member';
+import { logProbabilities } from '../pipeline/teacher/folder-member';
 import { OnnxTeacher } from '../pipeline/teacher/onnx';
 import { fillEmptyRows } from '../pipeline/prepare-data';
 import { fileSha256 } from '../util/files';
@@ -77,7 +77,7 @@ async function loadMember(m: MemberRecipe, numClasses: number, threads: number):
     checkSha(`teacher member ${m.name}`, classifier.folder.weightsPath, m.weightsSha256);
     return {
       async logits(texts) {
-        return Float32Array.from(await classifier.predictProbabilities(texts), (p) => (p > 0 ? Math.log(p) : LOG_TINY));
+        return logProbabilities(await classifier.predictProbabilities(texts));
       },
       async close() {
         classifier.close();

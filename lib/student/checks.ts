@@ -6,7 +6,7 @@
 import type { RawRows, RawTrainOptions } from '../binding';
 import { approximateParameters, atMost, SIZE_LIMITS } from '../size-limits';
 import { describe } from '../util/check-args';
-import type { StudentSpec, TransformerSpec } from './types';
+import type { EvalRows, StudentSpec, TransformerSpec } from './types';
 
 /** Training options the caller may leave out (the rest are required). */
 const TRAIN_DEFAULTS = { temperature: 1, alpha: 0.5, distillLoss: 'kl' as const, keepBest: true };
@@ -133,6 +133,16 @@ export function checkRows(rows: unknown, name: string, vocabSize: number): RawRo
   checkTyped(rows.ids, Int32Array, 'Int32Array', n * maxLength, `${name}.ids`, `rows*maxLength (${n}*${maxLength})`);
   void vocabSize; // the addon checks every id against the vocabulary and names the row
   return { ids: rows.ids as Int32Array, lengths: rows.lengths, maxLength };
+}
+
+/** The eval rows of train() and trainStream(): rows plus one Int32Array label each, or null. */
+export function checkEvalRows(evalRows: EvalRows | null | undefined, vocabSize: number): RawRows | null {
+  if (evalRows === null || evalRows === undefined) return null;
+  const evalRaw = checkRows(evalRows, 'evalRows', vocabSize);
+  const n = evalRows.lengths.length;
+  checkTyped(evalRows.labels, Int32Array, 'Int32Array', n, 'evalRows.labels', `rows (${n})`);
+  evalRaw.labels = evalRows.labels;
+  return evalRaw;
 }
 
 export function checkTrainOptions(options: unknown): RawTrainOptions {

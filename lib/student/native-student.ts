@@ -9,7 +9,7 @@
  */
 import { loadAddon, RawEpochMetrics, RawNativeStudent, RawRows, RawStudentSpec, RawTrainOptions, RawTrainProgress, RawTrainResult } from '../binding';
 import { checkNonEmptyString, describe } from '../util/check-args';
-import { checkInteger, checkObject, checkPredictOptions, checkRows, checkStudentSpec, checkTrainOptions, checkTyped, isAbortSignal } from './checks';
+import { checkEvalRows, checkInteger, checkObject, checkPredictOptions, checkRows, checkStudentSpec, checkTrainOptions, checkTyped, isAbortSignal } from './checks';
 import { embeddingWidth } from './types';
 import type { EncodedRows, EpochReport, EvalRows, ModelKind, PredictOptions, StudentSpec, StudentTrainOptions, TrainHooks, TrainReport, TrainRows, TrainStreamSource } from './types';
 
@@ -89,13 +89,7 @@ export class NativeStudent {
     }
     trainRaw.labels = train.labels ?? null;
     trainRaw.softTargets = train.softTargets ?? null;
-    let evalRaw: RawRows | null = null;
-    if (evalRows !== null && evalRows !== undefined) {
-      evalRaw = checkRows(evalRows, 'evalRows', this.spec.vocabSize);
-      const n = evalRows.lengths.length;
-      checkTyped(evalRows.labels, Int32Array, 'Int32Array', n, 'evalRows.labels', `rows (${n})`);
-      evalRaw.labels = evalRows.labels;
-    }
+    const evalRaw = checkEvalRows(evalRows, this.spec.vocabSize);
     const raw = checkTrainOptions(options);
     checkObject(hooks as unknown, 'hooks');
     if (hooks.onProgress !== undefined && typeof hooks.onProgress !== 'function') {
@@ -148,13 +142,7 @@ export class NativeStudent {
     checkObject(source as unknown, 'source');
     const totalSteps = checkInteger(source.totalSteps, 'source.totalSteps', 1);
     if (typeof source.parts !== 'function') throw new TypeError(`Expected a function for source.parts but received ${describe(source.parts)}`);
-    let evalRaw: RawRows | null = null;
-    if (evalRows !== null && evalRows !== undefined) {
-      evalRaw = checkRows(evalRows, 'evalRows', this.spec.vocabSize);
-      const n = evalRows.lengths.length;
-      checkTyped(evalRows.labels, Int32Array, 'Int32Array', n, 'evalRows.labels', `rows (${n})`);
-      evalRaw.labels = evalRows.labels;
-    }
+    const evalRaw = checkEvalRows(evalRows, this.spec.vocabSize);
     const raw = checkTrainOptions(options);
     checkObject(hooks as unknown, 'hooks');
     const signal: AbortSignal | undefined = hooks.signal;

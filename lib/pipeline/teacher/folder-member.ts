@@ -26,6 +26,11 @@ import type { TeacherMemberIdentity } from './types';
 /** log of the smallest positive float32 (denormal): where a probability of 0 lands. */
 export const LOG_TINY = Math.log(1.4e-45);
 
+/** A classifier's probabilities as the log-probabilities an ensemble averages (0 -> LOG_TINY). */
+export function logProbabilities(probabilities: Float32Array): Float32Array {
+  return Float32Array.from(probabilities, (p) => (p > 0 ? Math.log(p) : LOG_TINY));
+}
+
 export interface FolderMember {
   identity: TeacherMemberIdentity;
   logits(texts: string[], threads: number): Promise<Float32Array>;
@@ -81,7 +86,7 @@ export async function loadFolderMember(config: Config, index: number, labels: re
     identity,
     // Classifier.predictProbabilities splits long inputs into slices itself.
     async logits(texts: string[]): Promise<Float32Array> {
-      return Float32Array.from(await classifier.predictProbabilities(texts), (p) => (p > 0 ? Math.log(p) : LOG_TINY));
+      return logProbabilities(await classifier.predictProbabilities(texts));
     },
   };
 }
