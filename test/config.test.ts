@@ -227,11 +227,37 @@ describe('config.ini', () => {
     assert.match(err.message, /config\.ini:8: \[textcnn\] embedding_dim = 64 but pretrained_vectors has dimension 3/);
   });
 
+  it('resolves [teacher] kind = auto to the default recipe: checkpoint, ONNX file, else the four members', () => {
+    const ws = workspace();
+    fs.writeFileSync(path.join(ws.dir, 'data', 'model.onnx'), 'x');
+    fs.writeFileSync(path.join(ws.dir, 'data', 'vocab.txt'), '[PAD]\n');
+    let c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = auto\n`));
+    assert.deepEqual([c.teacher.auto, c.teacher.kind, c.teacher.ensemble], [true, 'none', ['textcnn', 'textcnn', 'gru', 'gru']]);
+    assert.equal(c.distill.enabled, true, 'the default teacher turns distillation on');
+    c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = auto\nensemble = gru\nensemble_vectors = data/vectors.vec\n`));
+    assert.deepEqual([c.teacher.kind, c.teacher.ensemble, c.teacher.ensemble_embedding_dim], ['none', ['gru'], 3], 'members the file lists win');
+    c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = auto\ninit_checkpoint = data\n`));
+    assert.deepEqual([c.teacher.kind, c.teacher.ensemble], ['native', []]);
+    c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = auto\npath = data/model.onnx\n`));
+    assert.deepEqual([c.teacher.kind, c.teacher.vocab], ['onnx', path.join(ws.dir, 'data', 'vocab.txt')]);
+    // "[distill] enabled = true" with no teacher kind asks for the default teacher.
+    c = loadConfig(ws.write(`${MINIMAL}[distill]\nenabled = true\n`));
+    assert.deepEqual([c.teacher.auto, c.teacher.ensemble.length, c.distill.enabled], [true, 4, true]);
+    // No [teacher] at all stays "students alone"; so does an explicit kind = native.
+    c = loadConfig(ws.write(MINIMAL));
+    assert.deepEqual([c.teacher.auto, c.teacher.kind, c.teacher.ensemble, c.distill.enabled], [false, 'none', [], false]);
+    c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = native\n`));
+    assert.deepEqual([c.teacher.auto, c.teacher.kind, c.teacher.ensemble], [false, 'native', []]);
+    assert.deepEqual([c.distill.check_teacher, c.distill.teacher_margin, c.distill.require_better_teacher], [true, 0.005, false]);
+  });
+
   it('checks the keys that depend on each other (teacher, distillation, pool)', () => {
     const ws = workspace();
-    let err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[distill]\nenabled = true\nuse_unlabeled = yes\n`)));
-    assert.match(err.message, /:8: \[distill\] enabled = true needs a teacher/);
-    assert.match(err.message, /:9: \[distill\] use_unlabeled = true needs \[data\] unlabeled/);
+    let err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = none\n[distill]\nenabled = true\nuse_unlabeled = yes\n`)));
+    assert.match(err.message, /:10: \[distill\] enabled = true needs a teacher/);
+    assert.match(err.message, /:11: \[distill\] use_unlabeled = true needs \[data\] unlabeled/);
+    err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = auto\n[distill]\nrequire_better_teacher = true\ncheck_teacher = false\n`)));
+    assert.match(err.message, /:10: \[distill\] require_better_teacher = true needs check_teacher = true/);
     err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = onnx\n`)));
     assert.match(err.message, /:8: \[teacher\] kind = onnx needs "path"/);
     err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = none\ninit_checkpoint = data\n`)));
@@ -252,12 +278,17 @@ describe('config.ini', () => {
   });
 
   it('parses the example configs, and ini.decode() reads their values the same way', function () {
-    for (const name of ['config.ini', 'shop10.ini']) {
+    const sets: Record<string, string> = { 'config.ini': 'shopsenti', 'shop10.ini': 'shop10', 'waimai.ini': 'waimai' };
+    for (const name of Object.keys(sets)) {
       const file = path.join(EXAMPLES, name);
       const text = fs.readFileSync(file, 'utf8');
       const c = parseConfig(text, file, { checkPaths: false });
-      assert.equal(c.teacher.kind, 'none'); // the examples train the students alone unless the user picks a teacher
-      assert.ok(c.data.train.endsWith(path.join('shared', 'data', name === 'config.ini' ? 'shopsenti' : 'shop10', 'train.tsv')));
+      // The examples use the default teacher: no checkpoint, so the four members with the vectors.
+      assert.equal(c.teacher.auto, true);
+      assert.equal(c.teacher.kind, 'none');
+      assert.deepEqual(c.teacher.ensemble, ['textcnn', 'textcnn', 'gru', 'gru']);
+      assert.ok(c.teacher.ensemble_vectors?.endsWith(path.join('shared', 'embeddings', 'tencent_char_200d.vec')));
+      assert.ok(c.data.train.endsWith(path.join('shared', 'data', sets[name], 'train.tsv')));
       // Our line scanner and the ini package must agree on every value.
       const decoded = ini.decode(text) as Record<string, Record<string, unknown>>;
       const ours = readConfigEntries(text);

@@ -27,9 +27,9 @@ import * as path from 'path';
 
 import { readWord2VecHeader } from '../vectors';
 import { ConfigError, type ConfigProblem } from './errors';
-import { CONFIG_SCHEMA, DEFAULT_EMBEDDING_DIM, MAX_ENSEMBLE_MEMBERS, REQUIRED_SECTIONS } from './schema';
+import { CONFIG_SCHEMA, DEFAULT_EMBEDDING_DIM, DEFAULT_TEACHER_ENSEMBLE, MAX_ENSEMBLE_MEMBERS, REQUIRED_SECTIONS } from './schema';
 import { scanLines } from './scan';
-import { SectionReader } from './section-reader';
+import { SectionReader, TRUE_WORDS } from './section-reader';
 import type { Config, DataConfig, DistillConfig, DistillLoss, GruConfig, LabelFilter, LabelModel, LabelRankBy, LabelsConfig, LoadConfigOptions, LrDecay, ModelConfig, OptimizerKind, PretrainKind, StudentKind, TeacherConfig, TeacherKind, TextCnnConfig, TrainConfig } from './types';
 
 /**
@@ -85,7 +85,9 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const train = readTrain(ctx);
   const textcnn = readTextCnn(ctx, model, train);
   const gru = readGru(ctx, train);
-  const teacher = readTeacher(ctx, model, train);
+  // "[distill] enabled = true" with no [teacher] kind asks for the default teacher (kind = auto).
+  const distillAsked = TRUE_WORDS.includes(raw.get('distill')?.entries.get('enabled')?.value.toLowerCase() ?? '');
+  const teacher = readTeacher(ctx, model, train, distillAsked);
   const distill = readDistill(ctx, data, train, teacher);
   const labels = readLabels(ctx, teacher);
 
@@ -205,12 +207,24 @@ function readGru({ checkPaths, reader }: ParseContext, trainCfg: TrainConfig): G
  * [teacher]: which teacher (native transformer, ONNX file, none), its sizes and
  * schedules, and the ensemble members; keys that only apply to another kind are errors.
  */
-function readTeacher({ checkPaths, problems, reader }: ParseContext, model: ModelConfig, trainCfg: TrainConfig): TeacherConfig {
+function readTeacher({ checkPaths, problems, reader }: ParseContext, model: ModelConfig, trainCfg: TrainConfig, distillAsked: boolean): TeacherConfig {
   const te = reader('teacher');
-  const kind = te.enumValue<TeacherKind>('kind');
+  const requested = te.enumValue<TeacherKind | 'auto'>('kind');
   let teacherPath = te.path('path');
   let teacherVocab = te.path('vocab');
   const initCheckpoint = te.path('init_checkpoint');
+  let ensemble = te.enumList<StudentKind>('ensemble');
+  const ensembleModels = te.pathList('ensemble_models');
+  const auto = requested === 'auto' || (distillAsked && !te.has('kind') && ensemble.length === 0 && ensembleModels.length === 0);
+  let kind: TeacherKind;
+  if (auto) {
+    // The default recipe: a checkpoint or an ONNX file when the user has one, else the
+    // members that measured strongest offline (unless the file lists its own).
+    kind = initCheckpoint !== null ? 'native' : teacherPath !== null ? 'onnx' : 'none';
+    if (kind === 'none' && ensemble.length === 0 && !te.has('ensemble')) ensemble = [...DEFAULT_TEACHER_ENSEMBLE];
+  } else {
+    kind = requested as TeacherKind;
+  }
   if (kind === 'onnx') {
     if (teacherPath === null) {
       problems.push({
@@ -241,6 +255,7 @@ function readTeacher({ checkPaths, problems, reader }: ParseContext, model: Mode
   if (checkPaths && kind === 'native') te.checkExists('init_checkpoint', initCheckpoint, 'folder');
   const teacher: TeacherConfig = {
     kind,
+    auto,
     path: teacherPath,
     vocab: teacherVocab,
     layers: te.int('layers') as number,
@@ -263,11 +278,11 @@ function readTeacher({ checkPaths, problems, reader }: ParseContext, model: Mode
     mlm_max_steps: te.int('mlm_max_steps') as number,
     init_checkpoint: initCheckpoint,
     pretrained_vectors: te.path('pretrained_vectors'),
-    ensemble: te.enumList<StudentKind>('ensemble'),
+    ensemble,
     ensemble_vectors: te.path('ensemble_vectors'),
     ensemble_embedding_dim: null,
     ensemble_epochs: te.int('ensemble_epochs') ?? trainCfg.epochs,
-    ensemble_models: te.pathList('ensemble_models'),
+    ensemble_models: ensembleModels,
   };
   checkEnsemble(te, teacher, checkPaths);
   checkTeacherVectors(te, teacher, checkPaths);
@@ -357,11 +372,17 @@ function readDistill({ reader }: ParseContext, data: DataConfig, trainCfg: Train
     epochs: ds.int('epochs') ?? trainCfg.epochs,
     pool_epochs: 0,
     queue: ds.url('queue'),
+    check_teacher: ds.bool('check_teacher') as boolean,
+    teacher_margin: ds.number('teacher_margin') as number,
+    require_better_teacher: ds.bool('require_better_teacher') as boolean,
   };
   distill.pool_epochs = ds.int('pool_epochs') ?? distill.epochs;
   distill.use_unlabeled = distill.enabled && (useUnlabeledSet ?? unlabeled !== null);
   if (enabledSet === true && kind === 'none' && memberCount === 0) {
     ds.problem('enabled', `= true needs a teacher, but [teacher] kind is none and neither ensemble nor ensemble_models is set (set kind = native or onnx, or ensemble = textcnn, or enabled = false)`);
+  }
+  if (distill.require_better_teacher && !distill.check_teacher) {
+    ds.problem('require_better_teacher', `= true needs check_teacher = true (the student trained alone is what the teacher is compared with)`);
   }
   if (useUnlabeledSet === true && unlabeled === null) {
     ds.problem('use_unlabeled', `= true needs [data] unlabeled (the pool), which is not set`);

@@ -61,7 +61,12 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     clip_norm: { type: 'number', min: 0, default: 5, doc: 'gradient norm clip, 0 = off' },
   },
   teacher: {
-    kind: { type: 'enum', values: ['native', 'onnx', 'none'], default: 'none', doc: 'where the teacher comes from' },
+    kind: {
+      type: 'enum',
+      values: ['auto', 'native', 'onnx', 'none'],
+      default: 'none',
+      doc: 'where the teacher comes from (auto: the measured default recipe, see DEFAULT_TEACHER_ENSEMBLE)',
+    },
     path: { type: 'path', doc: 'kind = onnx: the .onnx file' },
     vocab: { type: 'path', doc: 'kind = onnx: its vocab.txt (default vocab.txt beside the .onnx)' },
     layers: { type: 'int', min: 1, max: 1000, default: 4, doc: 'transformer layers' },
@@ -106,6 +111,9 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling (default [train] epochs)' },
     pool_epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling with the pool (default [distill] epochs)' },
     queue: { type: 'url', doc: 'redis://HOST:PORT: score the pool on model-distill workers through this queue (optional; docs/scaling.md)' },
+    check_teacher: { type: 'bool', default: true, doc: 'train the first student alone too and compare the teacher with it on eval' },
+    teacher_margin: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.005, doc: 'eval accuracy the teacher must beat the student alone by' },
+    require_better_teacher: { type: 'bool', default: false, doc: 'when the teacher does not beat the student alone by teacher_margin, keep the students trained alone' },
   },
   labels: {
     folds: { type: 'int', min: 2, max: 1000, default: 5, doc: 'cross-validation folds' },
@@ -132,6 +140,14 @@ export const REQUIRED_SECTIONS = ['data', 'model'];
 
 /** The embedding size when neither the file nor pretrained vectors say. */
 export const DEFAULT_EMBEDDING_DIM = 128;
+
+/**
+ * The members of [teacher] kind = auto when no init_checkpoint or ONNX file is given: two
+ * TextCNNs and two GRUs (with [teacher] ensemble_vectors when set). Of every offline teacher
+ * measured (docs/results.md), ensembles of such members were the strongest for their cost;
+ * a transformer from random weights ended below TextCNN alone on every data set tried.
+ */
+export const DEFAULT_TEACHER_ENSEMBLE = ['textcnn', 'textcnn', 'gru', 'gru'] as const;
 
 /** Upper bound on [teacher] ensemble + ensemble_models members (each scores every text). */
 export const MAX_ENSEMBLE_MEMBERS = 16;

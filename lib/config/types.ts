@@ -84,7 +84,14 @@ export type TeacherKind = 'native' | 'onnx' | 'none';
 export type PretrainKind = 'none' | 'mlm';
 
 export interface TeacherConfig {
+  /** The teacher this run uses; [teacher] kind = auto is resolved to native / onnx / none (+ ensemble) here. */
   kind: TeacherKind;
+  /**
+   * true when the file asked for the default recipe ([teacher] kind = auto, or [distill]
+   * enabled = true with no kind): init_checkpoint -> native, path -> onnx, otherwise the
+   * DEFAULT_TEACHER_ENSEMBLE members (schema.ts) as the teacher.
+   */
+  auto: boolean;
   /** kind = onnx: the .onnx file (required then). Otherwise null. */
   path: string | null;
   /** kind = onnx: the teacher's vocab.txt (default: vocab.txt beside the .onnx file). Otherwise null. */
@@ -152,6 +159,12 @@ export interface DistillConfig {
   pool_epochs: number;
   /** redis://HOST:PORT: the pool is scored by `model-distill worker`s through this queue (lib/queue/); null = here. */
   queue: string | null;
+  /** Train the first student alone too and compare the teacher with it on eval (teacher-gate.ts). */
+  check_teacher: boolean;
+  /** Eval accuracy (0..1) the teacher must beat the student alone by. */
+  teacher_margin: number;
+  /** When the teacher does not beat the student alone by teacher_margin: keep the students trained alone. */
+  require_better_teacher: boolean;
 }
 
 export type LabelFilter = 'low_self_confidence' | 'low_normalized_margin' | 'prune_by_noise_rate' | 'prune_by_class' | 'both';

@@ -33,6 +33,7 @@ import { Classifier } from '../classifier';
 import { classIdsFromLabels, readLabelledTsv } from '../data';
 import { argmaxRows, classificationReport } from '../metrics';
 import type { RunProgressListener } from '../pipeline/run-progress';
+import { judgeTeacher, type TeacherGateResult } from '../pipeline/teacher-gate';
 import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
 import { writeFileAtomic } from '../util/files';
@@ -69,6 +70,11 @@ export interface ExperimentResult {
   dataFile: string | null;
   /** Settings that failed for a reason other than a missing/unimplemented teacher. */
   failures: string[];
+  /**
+   * The teacher against the students alone (pipeline/teacher-gate.ts): its note says when
+   * the teacher is not better by [distill] teacher_margin. null when either is missing.
+   */
+  teacherCheck: TeacherGateResult | null;
   seconds: number;
 }
 
@@ -133,6 +139,9 @@ export function settingOverrides(setting: Exclude<ExperimentSetting, 'teacher'>,
   } else {
     o['distill.enabled'] = 'true';
     o['distill.use_unlabeled'] = setting === 'distilled+pool' ? 'true' : 'false';
+    // The experiment measures what distillation does, so it always distils; the table's note
+    // still says when the teacher is not better than the students alone.
+    o['distill.require_better_teacher'] = 'false';
   }
   return o;
 }
@@ -240,7 +249,7 @@ function teacherUnavailable(err: unknown): string | null {
 
 const f4 = (x: number | undefined | null) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(4));
 
-export function formatMarkdown(result: Pick<ExperimentResult, 'rows' | 'dataFile'>, evalFile: string): string {
+export function formatMarkdown(result: Pick<ExperimentResult, 'rows' | 'dataFile' | 'teacherCheck'>, evalFile: string): string {
   const withData = result.dataFile !== null;
   const head = ['model', 'setting', 'eval accuracy', 'eval macro-F1'];
   if (withData) head.push('data accuracy', 'data macro-F1');
@@ -254,7 +263,8 @@ export function formatMarkdown(result: Pick<ExperimentResult, 'rows' | 'dataFile
   }
   const sources = [`eval: ${evalFile}`];
   if (withData) sources.push(`data: ${result.dataFile}`);
-  return `${lines.join('\n')}\n\n${sources.join('; ')}\n`;
+  const note = result.teacherCheck?.note ? `\n${result.teacherCheck.note}\n` : '';
+  return `${lines.join('\n')}\n\n${sources.join('; ')}\n${note}`;
 }
 
 /** One JSON object per row, as `--json` prints them. */
@@ -266,6 +276,20 @@ export function jsonRow(r: ExperimentRow): Record<string, unknown> {
   }
   if (r.note) o.note = r.note;
   return o;
+}
+
+/** The alone setting's students as the teacher check compares with them; undefined before they ran. */
+function aloneComparisons(rows: ExperimentRow[]): { name: string; evalAccuracy: number }[] | undefined {
+  const alone = rows.filter((r) => r.setting === 'alone' && r.eval !== null);
+  return alone.length === 0 ? undefined : alone.map((r) => ({ name: `${r.model} alone`, evalAccuracy: (r.eval as Score).accuracy }));
+}
+
+/** The teacher's row against the students alone, as the pipeline's teacher check judges it. */
+function checkTeacherRows(teacherRows: ExperimentRow[], rows: ExperimentRow[], config: Config): TeacherGateResult | null {
+  const teacher = teacherRows[0]?.eval;
+  const alone = aloneComparisons(rows);
+  if (!teacher || alone === undefined) return null;
+  return judgeTeacher(teacher.accuracy, alone, config.distill.teacher_margin, false);
 }
 
 export async function runExperiment(configPath: string, uniqidArg?: string, options: ExperimentOptions = {}): Promise<ExperimentResult> {
@@ -310,6 +334,8 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
         signal: options.signal,
         onProgress: options.onProgress,
         teacherFolder: setting === 'alone' ? undefined : run,
+        // The teacher check compares with the alone setting's students instead of training one.
+        aloneStudents: setting === 'alone' ? undefined : aloneComparisons(rows),
       });
     } catch (err) {
       const reason = teacherUnavailable(err);
@@ -343,11 +369,16 @@ export async function runExperiment(configPath: string, uniqidArg?: string, opti
     const why = rows.find((r) => r.setting !== 'alone' && r.note !== null)?.note ?? 'no distilled setting was run';
     teacherRows = [{ model: 'teacher', setting: 'teacher', eval: null, data: null, note: why, dir: null }];
   }
+  const teacherCheck = checkTeacherRows(teacherRows, rows, config);
+  if (teacherCheck?.note) {
+    log(`experiment: ${teacherCheck.note}`);
+    teacherRows[0].note = teacherRows[0].note === null ? teacherCheck.note : `${teacherCheck.note}; ${teacherRows[0].note}`;
+  }
   // Table order: per student, its settings; the teacher last (an ensemble's members after it).
   const ordered = [...config.model.students.flatMap((k) => rows.filter((r) => r.model === k)), ...teacherRows];
 
   const files = { markdown: path.join(run, 'experiment.md'), svg: path.join(run, 'experiment.svg'), png: path.join(run, 'experiment.png') };
-  const result: ExperimentResult = { runDir: run, rows: ordered, files, dataFile, failures, seconds: 0 };
+  const result: ExperimentResult = { runDir: run, rows: ordered, files, dataFile, failures, teacherCheck, seconds: 0 };
   writeFileAtomic(files.markdown, `# Experiment: run "${uniqid}" of ${config.file}\n\n${formatMarkdown(result, config.data.eval)}`);
   const colors: Record<ExperimentSetting, string> = { alone: '#9e9e9e', distilled: '#4e79a7', 'distilled+pool': '#f28e2b', teacher: '#59a14f' };
   const layout = layoutBarChart(

@@ -15,6 +15,7 @@
  *                -> <run>/teacher/ (reused when settings + data are unchanged);
  *                onnx: an exported model; [teacher] ensemble: members averaged
  *                with it -> <run>/teacher/members/<name>/      (teacher/ensemble.ts)
+ *   2b. gate     the teacher against the first student trained alone  (teacher-gate.ts)
  *   3. soft      the teacher's logits for train rows and pool  (teacher/)
  *                -> <run>/soft-labels.cache (soft-label-cache.ts)
  *   4. students  one by one, in [model] students order        (train-student.ts)
@@ -31,6 +32,7 @@ import { prepareData } from './prepare-data';
 import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
 import type { RunProgressListener } from './run-progress';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
+import { teacherCheckApplies, teacherGateStep, type TeacherComparison, type TeacherGateStep } from './teacher-gate';
 import { trainStudentStep, type StudentResult } from './train-student';
 import { checkWritableFolder } from './writable-folder';
 
@@ -53,6 +55,11 @@ export interface TrainFromConfigOptions {
    * teacher is trained (or found) once and every text is scored once for all settings.
    */
   teacherFolder?: string;
+  /**
+   * Students already trained alone on the same rows (`experiment`'s alone setting): the
+   * teacher check compares with these instead of training one.
+   */
+  aloneStudents?: TeacherComparison[];
 }
 
 export interface RunSummary {
@@ -99,7 +106,11 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     const teacherFolder = options.teacherFolder === undefined ? dir : path.resolve(options.teacherFolder);
     if (teacherFolder !== dir) fs.mkdirSync(teacherFolder, { recursive: true });
     const teacher = await log.step('teacher', () => teacherStep(config, data, teacherFolder, log, stepOptions));
-    const soft = await log.step('soft_targets', () => softTargetsStep(config, teacher, data, teacherFolder, log, stepOptions));
+    const gate: TeacherGateStep = teacherCheckApplies(config, teacher)
+      ? await log.step('teacher_check', () => teacherGateStep(config, teacher, data, dir, log, { ...stepOptions, alone: options.aloneStudents }))
+      : { result: null, trainedAlone: null };
+    const distil = gate.result === null || gate.result.action === 'distil';
+    const soft = distil ? await log.step('soft_targets', () => softTargetsStep(config, teacher, data, teacherFolder, log, stepOptions)) : null;
     if (soft !== null) {
       const d = config.distill;
       log.record.distill = {
@@ -116,9 +127,9 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
 
     log.record.students = students;
     for (const kind of config.model.students as StudentKind[]) {
-      const result = await log.step(kind, () =>
-        trainStudentStep(config, kind, data, soft, dir, log, stepOptions),
-      );
+      // The teacher check's student alone is this run's model when there is no distillation.
+      const trainedAlone = soft === null && gate.trainedAlone?.kind === kind ? gate.trainedAlone : null;
+      const result = trainedAlone ?? (await log.step(kind, () => trainStudentStep(config, kind, data, soft, dir, log, stepOptions)));
       students.push(result);
     }
     const summaryLine = students
