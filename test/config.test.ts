@@ -248,7 +248,7 @@ describe('config.ini', () => {
     assert.deepEqual([c.teacher.auto, c.teacher.kind, c.teacher.ensemble, c.distill.enabled], [false, 'none', [], false]);
     c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = native\n`));
     assert.deepEqual([c.teacher.auto, c.teacher.kind, c.teacher.ensemble], [false, 'native', []]);
-    assert.deepEqual([c.distill.check_teacher, c.distill.teacher_margin, c.distill.require_better_teacher], [true, 0.005, false]);
+    assert.deepEqual([c.distill.check_teacher, c.distill.teacher_margin, c.distill.require_better_teacher], [true, 0, false]);
   });
 
   it('checks the keys that depend on each other (teacher, distillation, pool)', () => {

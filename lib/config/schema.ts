@@ -112,7 +112,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     pool_epochs: { type: 'int', min: 1, max: 100000, default: null, doc: 'student epochs when distilling with the pool (default [distill] epochs)' },
     queue: { type: 'url', doc: 'redis://HOST:PORT: score the pool on model-distill workers through this queue (optional; docs/scaling.md)' },
     check_teacher: { type: 'bool', default: true, doc: 'train the first student alone too and compare the teacher with it on eval' },
-    teacher_margin: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.005, doc: 'eval accuracy the teacher must beat the student alone by' },
+    teacher_margin: { type: 'number', min: 0, max: 1, maxExclusive: true, default: 0, doc: 'eval accuracy the teacher must beat the student alone by (more than)' },
     require_better_teacher: { type: 'bool', default: false, doc: 'when the teacher does not beat the student alone by teacher_margin, keep the students trained alone' },
   },
   labels: {

@@ -35,7 +35,7 @@ export interface TeacherGateResult {
   /** The students alone it compared with, the best first. */
   alone: TeacherComparison[];
   margin: number;
-  /** true when the teacher beats the best student alone by at least the margin. */
+  /** true when the teacher beats the best student alone by more than the margin. */
   passed: boolean;
   /** One line for stderr, run.json and the experiment table; null when passed. */
   note: string | null;
@@ -87,7 +87,8 @@ export async function teacherGateStep(
   }
   const result = judgeTeacher(teacherAccuracy, alone, config.distill.teacher_margin, config.distill.require_better_teacher);
   if (result.note === null) {
-    log.info(`teacher check: teacher ${formatScore(teacherAccuracy)} > ${describe(result.alone)} by at least ${config.distill.teacher_margin}: distilling`);
+    const by = config.distill.teacher_margin > 0 ? ` by more than ${config.distill.teacher_margin}` : '';
+    log.info(`teacher check: teacher ${formatScore(teacherAccuracy)} > ${describe(result.alone)}${by}: distilling`);
   } else {
     log.info(result.note);
     if (result.action === 'keep students trained alone') {
@@ -103,15 +104,16 @@ export function teacherCheckApplies(config: Config, teacher: Teacher | null): te
   return teacher !== null && config.distill.enabled && config.distill.check_teacher;
 }
 
-/** The verdict: passed when the teacher beats the best student alone by at least `margin`. */
+/** The verdict: passed when the teacher beats the best student alone by more than `margin`. */
 export function judgeTeacher(teacherAccuracy: number, alone: TeacherComparison[], margin: number, requireBetter: boolean): TeacherGateResult {
   const sorted = [...alone].sort((a, b) => b.evalAccuracy - a.evalAccuracy);
   const best = sorted[0];
-  // A hair of tolerance: accuracies are ratios of row counts, and 0.905 - 0.9 is not exactly 0.005.
-  const passed = teacherAccuracy - best.evalAccuracy >= margin - 1e-9;
+  // A hair of tolerance: accuracies are ratios of row counts, and 0.905 - 0.9 is not exactly
+  // 0.005; a difference equal to the margin is not more than it.
+  const passed = teacherAccuracy - best.evalAccuracy > margin + 1e-9;
   let note: string | null = null;
   if (!passed) {
-    const relation = teacherAccuracy < best.evalAccuracy ? '<' : teacherAccuracy === best.evalAccuracy ? '=' : `is not ${margin} above`;
+    const relation = teacherAccuracy < best.evalAccuracy ? '<' : teacherAccuracy === best.evalAccuracy ? '=' : `is not more than ${margin} above`;
     note = `note: teacher ${formatScore(teacherAccuracy)} ${relation} ${describe(sorted)} on eval: distillation is unlikely to help`;
   }
   return {
