@@ -305,8 +305,11 @@ describe('config.ini', () => {
     if (!fs.existsSync(SHARED_DATA)) {
       this.skip(); // data not found at ../shared/data: the paths cannot be checked
     }
-    const c = loadConfig(path.join(EXAMPLES, 'config.ini'));
-    assert.ok(fs.existsSync(c.data.train));
+    for (const name of Object.keys(sets)) {
+      const c = loadConfig(path.join(EXAMPLES, name)); // every path the example names exists
+      assert.ok(fs.existsSync(c.data.train), name);
+      assert.equal(c.teacher.ensemble_embedding_dim, 200, `${name}: the default teacher reads the vectors' dimension`);
+    }
   });
 
   it('documents every key of the schema in examples/config.ini', () => {
