@@ -54,6 +54,14 @@ export interface ClassifierLoadOptions {
    * so a single caller's call starts at once, with no queue in between.
    */
   batching?: MicroBatchingOptions;
+  /**
+   * Errors of predict() / predictProbabilities() carry the stack of the call that started them
+   * (default true): they surface later, from a native worker, where the stack alone would not
+   * say who asked. Capturing that stack costs on every call (about a tenth of a server's
+   * event-loop time per single-text request, profiled); a server that turns errors into HTTP
+   * replies has no use for it and turns it off.
+   */
+  callerStacks?: boolean;
 }
 
 export interface PredictCallOptions {
@@ -88,6 +96,8 @@ export class Classifier {
     }
     const forced = forcedBackend(options.backend, defaultBackends.names());
     const batching = options.batching === undefined ? undefined : resolveBatchingOptions(options.batching);
+    const callerStacks = options.callerStacks ?? true;
+    if (typeof callerStacks !== 'boolean') throw new TypeError(`Expected a boolean for options.callerStacks but received ${describe(callerStacks)}`);
     // Folder errors (missing file, bad config) are the same for every backend: reported as such.
     // All files come from one generation, even while a retrain replaces the model (retried when
     // a burst of saves retired it mid-load: lib/model-generations.ts).
@@ -95,13 +105,14 @@ export class Classifier {
       const folder = readModelFolder(dir);
       const impl = await defaultBackends.resolve({ folder, threads }, forced);
       const batcher = batching && new MicroBatcher((texts) => impl.probabilities(texts), folder.labels.length, batching);
-      return new Classifier(folder, impl, batcher);
+      return new Classifier(folder, impl, callerStacks, batcher);
     });
   }
 
   private constructor(
     folder: ModelFolder,
     impl: ClassifierBackend,
+    private readonly callerStacks: boolean,
     private readonly batcher?: MicroBatcher,
   ) {
     this.folder = folder;
@@ -118,7 +129,7 @@ export class Classifier {
 
   /** Labels and probabilities of every text, computed off the event loop. */
   async predict(texts: string[], options: PredictCallOptions = {}): Promise<Prediction[]> {
-    const caller = new Error(); // its .stack is formatted only if the call fails (formatting costs ~0.1 ms)
+    const caller = this.callerStacks ? new Error() : undefined; // its .stack is formatted only if the call fails (formatting costs ~0.1 ms)
     const impl = this.open();
     checkTexts(texts);
     const topK = checkTopK(options, this.labels.length);
@@ -139,7 +150,7 @@ export class Classifier {
 
   /** Raw probabilities [texts.length, numClasses] (labels order), off the event loop: the throughput path. */
   async predictProbabilities(texts: string[]): Promise<Float32Array> {
-    const caller = new Error(); // its .stack is formatted only if the call fails (formatting costs ~0.1 ms)
+    const caller = this.callerStacks ? new Error() : undefined; // its .stack is formatted only if the call fails (formatting costs ~0.1 ms)
     const impl = this.open();
     checkTexts(texts);
     try {
@@ -222,8 +233,8 @@ function checkTopK(options: unknown, C: number): number | undefined {
   return Math.min(topK, C);
 }
 
-function withCallerStack(err: unknown, method: string, caller: Error): unknown {
-  if (err instanceof Error) {
+function withCallerStack(err: unknown, method: string, caller: Error | undefined): unknown {
+  if (err instanceof Error && caller !== undefined) {
     const callerStack = caller.stack ?? '';
     err.stack = `${err.stack ?? err.message}\n    --- ${method} called from ---\n${callerStack.split('\n').slice(2).join('\n')}`;
   }

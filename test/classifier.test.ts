@@ -107,6 +107,28 @@ describe('Classifier', () => {
     assert.equal(clf.closed, true);
   });
 
+  it('an async failure carries the stack of the predict call, unless callerStacks is false', async () => {
+    const failing = (clf: Classifier): Classifier => {
+      // The backend's call fails as a native worker would: later, with no caller on its stack.
+      (clf as unknown as { impl: { probabilities(): Promise<never> } }).impl.probabilities = () => new Promise((_, reject) => setImmediate(() => reject(new Error('worker failed'))));
+      return clf;
+    };
+    const withStacks = failing(await Classifier.load(dirs.textcnn));
+    const without = failing(await Classifier.load(dirs.textcnn, { callerStacks: false }));
+    try {
+      const stackOf = async (clf: Classifier): Promise<string> => {
+        const err = await clf.predictProbabilities(['a']).then(() => assert.fail('expected a rejection'), (e: Error) => e);
+        assert.match(err.message, /^worker failed$/);
+        return err.stack ?? '';
+      };
+      assert.match(await stackOf(withStacks), /--- predictProbabilities called from ---\n.*classifier\.test\.ts/);
+      assert.doesNotMatch(await stackOf(without), /called from/);
+    } finally {
+      withStacks.close();
+      without.close();
+    }
+  });
+
   describe('BAD CALL', () => {
     let clf: Classifier;
     before(async () => {
@@ -129,6 +151,7 @@ describe('Classifier', () => {
       await assert.rejects(Classifier.load(dirs.textcnn, { threads: -1 }), /Expected non-negative integer for options.threads but received number -1/);
       await assert.rejects(Classifier.load(dirs.textcnn, { backend: 'cuda' as never }), /for options.backend but received string "cuda"/);
       await assert.rejects(Classifier.load(42 as never), /Expected a non-empty string for dir but received number 42/);
+      await assert.rejects(Classifier.load(dirs.textcnn, { callerStacks: 'no' as never }), /Expected a boolean for options.callerStacks but received string "no"/);
     });
   });
 });
