@@ -39,8 +39,10 @@ struct RowSink {
   }
 };
 
-std::uint64_t edge_key(std::int32_t node, unsigned char byte) {
-  return ((static_cast<std::uint64_t>(node) << 8) | byte) + 1;  // +1: key 0 marks an empty slot
+// Trie nodes number at most the vocabulary's bytes + 1, which the constructor keeps under 2^24,
+// so a key fits 32 bits.
+std::uint32_t edge_key(std::int32_t node, unsigned char byte) {
+  return ((static_cast<std::uint32_t>(node) << 8) | byte) + 1;  // +1: key 0 marks an empty slot
 }
 const unsigned char* as_units(std::string_view utf8) { return reinterpret_cast<const unsigned char*>(utf8.data()); }
 
@@ -93,6 +95,10 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
                                   " and " + std::to_string(id));
     }
     total_bytes += token.size();
+  }
+  if (total_bytes >= kMaxVocabBytes) {
+    throw std::invalid_argument("vocabulary too large: its tokens hold " + std::to_string(total_bytes) +
+                                " bytes, at most " + std::to_string(kMaxVocabBytes - 1) + " are supported");
   }
   id_of = {};
 
@@ -200,7 +206,7 @@ std::int32_t WordPieceTokenizer::token_to_id(std::string_view token) const {
 
 std::int32_t WordPieceTokenizer::child(std::int32_t node, unsigned char byte) const {
   if (node == 0) return root_children_[byte];
-  const std::uint64_t key = edge_key(node, byte);
+  const std::uint32_t key = edge_key(node, byte);
   for (std::uint64_t slot = edge_hash(key) & edge_mask_;; slot = (slot + 1) & edge_mask_) {
     const Edge& e = edges_[slot];
     if (e.key == key) return e.child;
@@ -213,7 +219,7 @@ void WordPieceTokenizer::insert_edge(std::int32_t node, unsigned char byte, std:
     root_children_[byte] = to;
     return;
   }
-  const std::uint64_t key = edge_key(node, byte);
+  const std::uint32_t key = edge_key(node, byte);
   std::uint64_t slot = edge_hash(key) & edge_mask_;
   while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
   edges_[slot] = Edge{key, to};

@@ -138,9 +138,11 @@ class WordPieceTokenizer {
 
   std::vector<std::int32_t> terminal_id_;  // per trie node: token id ending here, or -1
   struct Edge {
-    std::uint64_t key;  // (node << 8 | byte) + 1; 0 = empty slot
+    std::uint32_t key;  // (node << 8 | byte) + 1; 0 = empty slot (8-byte edges: half the table)
     std::int32_t child;
   };
+  // Trie nodes must fit 24 bits of an edge key: the vocabulary's tokens hold fewer bytes than this.
+  static constexpr std::size_t kMaxVocabBytes = (std::size_t{1} << 24) - 1;
   std::vector<Edge> edges_;
   std::uint64_t edge_mask_ = 0;
   std::size_t edge_count_ = 0;
