@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/quantized-accuracy.ts RUN_DIR EVAL.tsv [SPEED.tsv] [rounds=5]
  *
- * RUN_DIR holds trained model folders textcnn/ and gru/ (a `model-distill train` run); the
+ * RUN_DIR holds trained model folders textcnn/ and/or gru/ (a `model-distill train` run); the
  * int8 and bf16 copies are written beside them (textcnn-int8/, ...) when missing. For each
  * model and precision it prints: accuracy on EVAL.tsv, agreement with float32, the largest
  * probability difference from float32, the weights file size, the resident memory of the loaded
@@ -58,6 +58,10 @@ async function main(): Promise<void> {
   out(`run ${runDir}; eval ${evalFile} (${evalSet.texts.length} rows); speed texts ${speedTexts.length}; batch ${BATCH}, ${THREADS} threads, median of ${rounds} rounds`);
   out('model    precision  accuracy  agree  max|dp|   weights MB  RSS MB  reviews/s  CPU s/pass');
   for (const kind of ['textcnn', 'gru']) {
+    if (!fs.existsSync(path.join(runDir, kind))) {
+      out(`${kind}: no ${kind}/ folder in ${runDir}, skipped`);
+      continue;
+    }
     const dirs: Record<string, string> = { float32: path.join(runDir, kind) };
     for (const dtype of ['int8', 'bf16'] as const) {
       const dir = path.join(runDir, `${kind}-${dtype}`);

@@ -17,7 +17,7 @@ export interface RssFigures {
 
 /** Runs this file in a child process on `modelDir` and returns its figures. */
 export function measureLoadedRss(modelDir: string): RssFigures {
-  const child = spawnSync(process.execPath, [...process.execArgv, __filename, modelDir], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', __filename, modelDir], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`rss probe of ${modelDir} failed (${child.status}): ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as RssFigures;
 }
@@ -31,7 +31,15 @@ async function main(modelDir: string): Promise<void> {
   const tiny = NativeStudent.create({ kind: 'textcnn', vocabSize: 8, numClasses: 2, embeddingDim: 4, windows: [2], filters: 4, dropout: 0, seed: 1 });
   tiny.prepareInference();
   tiny.dispose();
-  const mb = () => process.memoryUsage.rss() / 1e6;
+  // Collected before each reading (when run with --expose-gc, as measureLoadedRss does): the JS
+  // garbage of loading (file text, parsed JSON) would otherwise count or not by the GC's timing,
+  // which moved single readings by +-0.5 MB.
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+  const mb = () => {
+    collect();
+    collect();
+    return process.memoryUsage.rss() / 1e6;
+  };
   const base = mb();
   const clf = await Classifier.load(modelDir, { threads: 1 });
   clf.predictProbabilitiesSync(['物流很快，质量也不错']);

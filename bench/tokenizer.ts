@@ -7,10 +7,12 @@
  *
  * The ceiling row is a one-thread JS UTF-8 encode of the same texts (Buffer.from):
  * merely converting the strings, no tokenizing. The profile rows run the stages of
- * encodeBatch alone, each including the ones above it (join in JS, copy out of JS,
- * walk the code points, classify and fold them); encodeBatch itself adds the lookup
- * and the output. "before:" rows are the former path (a UTF-8 copy of every text,
- * then the UTF-8 tokenizer), kept in the addon for this comparison.
+ * encodeBatch alone, each including the ones above it (offsets in JS, copy each text
+ * out of JS, walk the code points, classify and fold them); encodeBatch itself adds
+ * the lookup and the output. "before:" rows are former paths kept in the addon for
+ * this comparison: the texts joined into one JS string first (and that join's
+ * stages), and the older UTF-8 path (a UTF-8 copy of every text, then the UTF-8
+ * tokenizer).
  *
  * Throughput is sentences/s and MB/s of UTF-8 input; "CPU s" is the process CPU
  * time of one pass (all threads), steadier than wall time on a shared machine.
@@ -20,6 +22,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import type { TokenizerProfileStage } from '../lib/binding';
 import { median, timePeers, type Cell, type Peer, type Suite, type SuiteResult } from './harness';
 import { writeHfTokenizerDir } from './hf-tokenizer-files';
 import { parseSuiteFlags } from './suite-flags';
@@ -59,7 +62,7 @@ function truncated(ids: ArrayLike<number>): number[] {
 
 const NATIVE_BATCH = 'native encodeBatch (2 threads)';
 const CEILING = 'JS Buffer.from UTF-8 encode, 1 thread (ceiling)';
-type Stage = 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8';
+const FORMER_BATCH = 'before: whole encodeBatch, texts joined in JS';
 
 async function run(args: string[] = []): Promise<SuiteResult> {
   const quick = parseSuiteFlags(args, 'tokenizer').quick;
@@ -118,9 +121,16 @@ async function run(args: string[] = []): Promise<SuiteResult> {
   let sink = 0; // consumed results, so no engine can drop the work
   // The raw addon tokenizer, for the profile stages (lib/tokenizer.ts does not expose them).
   const { loadAddon } = await import('../lib/binding');
-  const { joinTexts } = await import('../lib/joined-texts');
+  const { joinTexts, textOffsets } = await import('../lib/joined-texts');
   const raw = new (loadAddon().WordPieceTokenizer)(vocab, true);
-  const stage = (name: string, which: Stage): Peer => ({
+  const offsetsOf = batches.map((b) => textOffsets(b, 0, b.length));
+  const stage = (name: string, which: TokenizerProfileStage): Peer => ({
+    name,
+    run: () => {
+      batches.forEach((b, i) => (sink += raw.profileStage(b, 0, offsetsOf[i], MAX_LENGTH, true, which)));
+    },
+  });
+  const joinedStage = (name: string, which: TokenizerProfileStage): Peer => ({
     name,
     run: () => {
       for (const b of batches) sink += raw.profileStage(...joinTexts(b, 0, b.length), MAX_LENGTH, true, which);
@@ -140,16 +150,29 @@ async function run(args: string[] = []): Promise<SuiteResult> {
       },
     },
     {
-      name: 'profile: join + offsets in JS',
+      name: FORMER_BATCH,
+      run: () => {
+        for (const b of batches) sink += raw.encodeBatchJoined(...joinTexts(b, 0, b.length), MAX_LENGTH, true).lengths[0];
+      },
+    },
+    {
+      name: 'profile: offsets in JS',
+      run: () => {
+        for (const b of batches) sink += textOffsets(b, 0, b.length).length;
+      },
+    },
+    stage('profile: + copy each text out of JS (UTF-16)', 'copy'),
+    stage('profile: + decode code points', 'decode'),
+    stage('profile: + normalise (class, fold)', 'normalize'),
+    {
+      name: 'before: join + offsets in JS',
       run: () => {
         for (const b of batches) sink += joinTexts(b, 0, b.length)[1].length;
       },
     },
-    stage('profile: + copy out of JS (UTF-16)', 'copy'),
-    stage('profile: + decode code points', 'decode'),
-    stage('profile: + normalise (class, fold)', 'normalize'),
-    stage('before: + UTF-16 -> UTF-8 copy per text', 'to_utf8'),
-    stage('before: whole former encodeBatch', 'via_utf8'),
+    joinedStage('before: + copy the joined string out of JS', 'copy'),
+    stage('before: UTF-16 -> UTF-8 copy per text', 'to_utf8'),
+    stage('before: whole UTF-8 path (UTF-8 copy, then tokenize)', 'via_utf8'),
   ];
   const otherPeers: Peer[] = [
     {
@@ -232,7 +255,9 @@ async function run(args: string[] = []): Promise<SuiteResult> {
   const ratios = {
     nativeBatchOverUtf8Encode: speed(NATIVE_BATCH) / speed(CEILING),
     nativeBatchCpuOverUtf8EncodeCpu: cpu(NATIVE_BATCH) / cpu(CEILING),
-    nativeBatchOverFormerPath: speed(NATIVE_BATCH) / speed('before: whole former encodeBatch'),
+    nativeBatchOverJoinedPath: speed(NATIVE_BATCH) / speed(FORMER_BATCH),
+    nativeBatchCpuOverJoinedPathCpu: cpu(NATIVE_BATCH) / cpu(FORMER_BATCH),
+    nativeBatchOverUtf8Path: speed(NATIVE_BATCH) / speed('before: whole UTF-8 path (UTF-8 copy, then tokenize)'),
     nativeBatchOverTokenizers: speed(NATIVE_BATCH) / speed('tokenizers encodeBatch'),
     nativeBatchOverTransformersJs: speed(NATIVE_BATCH) / speed('transformers.js BertTokenizer'),
     nativeOneByOneOverTokenizers: speed('native encode, one by one') / speed('tokenizers encodeBatch'),
@@ -245,7 +270,8 @@ async function run(args: string[] = []): Promise<SuiteResult> {
     // --quick leaves the other peers out: their ratios (NaN) are left out too.
     notes: [
       `native encodeBatch / JS Buffer.from UTF-8 encode = ${ratios.nativeBatchOverUtf8Encode.toFixed(2)}x wall (target >= 1.0x); CPU time ${ratios.nativeBatchCpuOverUtf8EncodeCpu.toFixed(2)}x the encode's`,
-      `native encodeBatch / former path (UTF-8 copy per text) = ${ratios.nativeBatchOverFormerPath.toFixed(2)}x`,
+      `native encodeBatch / before (texts joined in JS) = ${ratios.nativeBatchOverJoinedPath.toFixed(2)}x wall, CPU time ${ratios.nativeBatchCpuOverJoinedPathCpu.toFixed(2)}x`,
+      `native encodeBatch / older UTF-8 path (UTF-8 copy per text) = ${ratios.nativeBatchOverUtf8Path.toFixed(2)}x`,
       'profile rows are cumulative: each includes the stages above it; encodeBatch adds lookup + output to the last one',
       `native encodeBatch / tokenizers encodeBatch = ${ratios.nativeBatchOverTokenizers.toFixed(1)}x (target >= 20x)`,
       `native encodeBatch / transformers.js BertTokenizer = ${ratios.nativeBatchOverTransformersJs.toFixed(1)}x`,

@@ -202,8 +202,9 @@ export interface RawNativeClassifierClass {
 }
 
 /**
- * native/addon/tokenizer_wrap.cc. A batch arrives as ONE joined string plus the UTF-16 offset of
- * each text (n + 1 entries); lib/tokenizer.ts checks every argument first.
+ * native/addon/tokenizer_wrap.cc. A batch arrives as the array of texts, the index of its first
+ * text, and the UTF-16 offset of each text in one buffer (n + 1 entries, offsets[0] = 0), which
+ * the addon copies the strings into; lib/tokenizer.ts checks every argument first.
  */
 export interface NativeWordPieceTokenizer {
   readonly vocabSize: number;
@@ -215,19 +216,27 @@ export interface NativeWordPieceTokenizer {
   readonly maskId: number;
   encode(text: string, addSpecialTokens: boolean): Int32Array;
   tokenize(text: string): string[];
-  encodeBatch(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
-  encodeBatchAsync(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): Promise<{ ids: Int32Array; lengths: Int32Array }>;
-  /** Benchmark only: one stage of encodeBatch alone (bench/tokenizer.ts's profile); returns a checksum. */
+  encodeBatch(texts: string[], from: number, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
+  encodeBatchAsync(texts: string[], from: number, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): Promise<{ ids: Int32Array; lengths: Int32Array }>;
+  /** Benchmark only: the former input path (the texts joined into one JS string), for the "before" row. */
+  encodeBatchJoined(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
+  /**
+   * Benchmark only: one stage of encodeBatch alone (bench/tokenizer.ts's profile), on encodeBatch's
+   * input or on the former joined one; returns a checksum.
+   */
   profileStage(
-    joined: string,
+    texts: string[],
+    from: number,
     offsets: Uint32Array,
     maxLength: number,
     addSpecialTokens: boolean,
-    stage: 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8',
+    stage: TokenizerProfileStage,
   ): number;
+  profileStage(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean, stage: TokenizerProfileStage): number;
   /** Frees the native tables now; later calls throw "Tokenizer is disposed". */
   dispose(): void;
 }
+export type TokenizerProfileStage = 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8';
 export interface NativeWordPieceTokenizerClass {
   new (tokens: string[], lowercase: boolean): NativeWordPieceTokenizer;
 }

@@ -1,11 +1,12 @@
 /**
- * Moving many texts to the addon as one joined string plus UTF-16 offsets.
+ * Moving many texts to the addon: their UTF-16 offsets when laid end to end, and (for the
+ * classifier, and the tokenizer benchmark's former path) one joined string.
  *
- * Why one joined string: the addon copies it out once as UTF-16 (a memcpy) and its worker
- * threads tokenize each text's UTF-16 directly. Fetching each string separately
- * (napi_get_value_string_utf8) was measured slower on the calling thread (numbers in
- * native/addon/tokenizer_wrap.cc). V8 strings stop at about 2^29 UTF-16 units, so big batches go
- * over in slices whose results the caller stitches together.
+ * The tokenizer's encodeBatch passes the array itself with the offsets: the addon copies each
+ * string into its place in one UTF-16 buffer (napi_get_value_string_utf16), which is cheaper than
+ * a JS join followed by one copy of the joined string (docs/benchmarks-tokenizer.md). The
+ * classifier still takes a joined string. V8 strings stop at about 2^29 UTF-16 units, and the
+ * offsets are 32-bit, so big batches go over in slices whose results the caller stitches together.
  */
 
 /** Default slice size in UTF-16 units, well under V8's maximum string length. */
@@ -28,14 +29,20 @@ export function sliceTexts(texts: string[], maxUnits: number = DEFAULT_MAX_JOINE
   return slices;
 }
 
-/** texts[from, to) joined, with offsets[i] = start of text from+i in UTF-16 units (to - from + 1 entries). */
-export function joinTexts(texts: string[], from: number, to: number): [string, Uint32Array] {
+/** offsets[i] = start of text from+i in UTF-16 units when texts[from, to) are laid end to end (to - from + 1 entries). */
+export function textOffsets(texts: string[], from: number, to: number): Uint32Array {
   const offsets = new Uint32Array(to - from + 1);
   let at = 0;
   for (let i = from; i < to; i++) {
     at += texts[i].length;
     offsets[i - from + 1] = at;
   }
+  return offsets;
+}
+
+/** texts[from, to) joined, with offsets[i] = start of text from+i in UTF-16 units (to - from + 1 entries). */
+export function joinTexts(texts: string[], from: number, to: number): [string, Uint32Array] {
+  const offsets = textOffsets(texts, from, to);
   const joined = from === 0 && to === texts.length ? texts.join('') : texts.slice(from, to).join('');
   return [joined, offsets];
 }

@@ -13,7 +13,7 @@ import { AddonLoadError, loadAddon, type NativeWordPieceTokenizer } from './bind
 import { readVocabFile, UNK_TOKEN } from './vocab';
 import { argumentError, booleanOption, checkObject, checkString, checkStringArray, describe } from './util/check-args';
 import { decodeWordPieceTokens, SPECIAL_TOKENS, WordPieceTokenizer } from './wordpiece';
-import { DEFAULT_MAX_JOINED_UNITS, joinTexts, sliceTexts } from './joined-texts';
+import { DEFAULT_MAX_JOINED_UNITS, sliceTexts, textOffsets } from './joined-texts';
 
 export interface TokenizerOptions {
   /** Lower-case and strip accents (uncased BERT). Default true. */
@@ -46,8 +46,8 @@ export interface DecodeOptions {
 }
 
 /**
- * Largest joined batch (UTF-16 units) handed to the addon at once: V8 strings stop at about 2^29
- * units, so bigger batches go over in slices (results are stitched together here).
+ * Largest batch (UTF-16 units) handed to the addon at once: its offsets are 32-bit and the copy
+ * of the texts is one buffer, so bigger batches go over in slices (results stitched together here).
  */
 let maxJoinedUnits = DEFAULT_MAX_JOINED_UNITS;
 
@@ -170,7 +170,7 @@ export class Tokenizer {
     const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
     if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
     const native = this.native;
-    return this.inSlices(texts, maxLength, (joined, offsets) => native.encodeBatch(joined, offsets, maxLength, addSpecialTokens));
+    return this.inSlices(texts, maxLength, (from, offsets) => native.encodeBatch(texts, from, offsets, maxLength, addSpecialTokens));
   }
 
   /** encodeBatch that leaves the event loop free (native: a libuv worker; typescript: runs inline). */
@@ -182,14 +182,11 @@ export class Tokenizer {
     // The caller's frames are captured now but formatted only if the call fails: reading .stack
     // formats it, which with source maps on (tsx, --enable-source-maps) costs ~0.05-0.1 ms a call.
     const caller = new Error();
-    // Slices are joined (copied) on this thread now; the tokenizing runs on the workers.
+    // Slices are copied out of JS on this thread now; the tokenizing runs on the workers.
     const slices = sliceTexts(texts, maxJoinedUnits);
     try {
       const parts = await Promise.all(
-        slices.map(([from, to]) => {
-          const [joined, offsets] = joinTexts(texts, from, to);
-          return native.encodeBatchAsync(joined, offsets, maxLength, addSpecialTokens);
-        }),
+        slices.map(([from, to]) => native.encodeBatchAsync(texts, from, textOffsets(texts, from, to), maxLength, addSpecialTokens)),
       );
       return stitch(parts, texts.length, maxLength);
     } catch (err) {
@@ -257,9 +254,9 @@ export class Tokenizer {
   private inSlices(
     texts: string[],
     maxLength: number,
-    run: (joined: string, offsets: Uint32Array) => { ids: Int32Array; lengths: Int32Array },
+    run: (from: number, offsets: Uint32Array) => { ids: Int32Array; lengths: Int32Array },
   ): BatchEncoding {
-    const parts = sliceTexts(texts, maxJoinedUnits).map(([from, to]) => run(...joinTexts(texts, from, to)));
+    const parts = sliceTexts(texts, maxJoinedUnits).map(([from, to]) => run(from, textOffsets(texts, from, to)));
     return stitch(parts, texts.length, maxLength);
   }
 }

@@ -30,6 +30,16 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+function accuracy(p: Float32Array, labels: Int32Array): number {
+  let correct = 0;
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (p[r * C + c] > p[r * C + best]) best = c;
+    if (best === labels[r]) correct++;
+  }
+  return correct / labels.length;
+}
+
 function argmaxAgreement(a: Float32Array, b: Float32Array): number {
   let same = 0;
   for (let r = 0; r < a.length / C; r++) {
@@ -86,6 +96,11 @@ describe('quantized model folders', () => {
         assert.deepEqual(await int8.predictProbabilities(evalSet.texts), pq);
         assert.ok(maxAbsDiff(pq, pf) < 0.08, `int8 vs float32: max |dp| ${maxAbsDiff(pq, pf)}`);
         assert.ok(argmaxAgreement(pq, pf) >= 0.95, `argmax agreement ${argmaxAgreement(pq, pf)}`);
+        // Accuracy on held-out rows: the model learned the task, and int8 (for the GRU also its
+        // integer recurrence, h quantized every step) costs at most 2 of the 150 rows.
+        const [accFloat, accInt8] = [accuracy(pf, evalSet.labels), accuracy(pq, evalSet.labels)];
+        assert.ok(accFloat >= 0.8, `float32 accuracy ${accFloat}`);
+        assert.ok(Math.abs(accInt8 - accFloat) <= 2 / 150 + 1e-9, `accuracy float32 ${accFloat}, int8 ${accInt8}`);
         // The ONNX export dequantizes the weights; the native model also rounds its tables.
         const pw = await wasm.predictProbabilities(evalSet.texts);
         assert.ok(maxAbsDiff(pw, pq) < 0.05, `wasm (dequantized ONNX) vs native int8: max |dp| ${maxAbsDiff(pw, pq)}`);

@@ -8,7 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { Tokenizer, setMaxJoinedUnitsForTests } from '../lib/tokenizer';
-import { addonAvailable } from '../lib/binding';
+import { addonAvailable, loadAddon } from '../lib/binding';
+import { joinTexts, textOffsets } from '../lib/joined-texts';
 
 // Ids: 0 [PAD] 1 [UNK] 2 [CLS] 3 [SEP] 4 [MASK] 5 un 6 ##aff 7 ##able ...
 const TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'un', '##aff', '##able', 'hello', 'world', ',', '!', '中', '国', '.', 'é'];
@@ -155,7 +156,30 @@ describe('Tokenizer (native backend)', function () {
     assert.deepEqual(Array.from(bert.encode('你好')), [101, 872, 1962, 102]);
   });
 
+  it('the addon reads the texts array directly with the ids of the former joined-string input', () => {
+    const raw = new (loadAddon().WordPieceTokenizer)(TOKENS, true);
+    // one-byte (Latin-1) and two-byte V8 strings, an empty text, a lone surrogate, a cons string
+    const texts = ['x', 'Hello, unaffable world!', '', '中国 hello', 'hel\ud800lo', 'café', 'un' + 'affable'.repeat(3), '!'];
+    for (const from of [0, 1, 3]) {
+      const offsets = textOffsets(texts, from, texts.length);
+      const got = raw.encodeBatch(texts, from, offsets, 6, true);
+      const want = raw.encodeBatchJoined(...joinTexts(texts, from, texts.length), 6, true);
+      assert.deepEqual(Array.from(got.lengths), Array.from(want.lengths), `from ${from}`);
+      assert.deepEqual(Array.from(got.ids), Array.from(want.ids), `from ${from}`);
+    }
+    assert.deepEqual(Array.from(raw.encodeBatch(texts, texts.length, new Uint32Array([0]), 4, true).ids), []);
+  });
+
   describe('BAD CALLS', () => {
+    it('the raw addon encodeBatch() names a non-string text and offsets that do not fit', () => {
+      const raw = new (loadAddon().WordPieceTokenizer)(TOKENS, true);
+      assert.throws(() => raw.encodeBatch(['a', 7 as unknown as string], 0, new Uint32Array([0, 1, 2]), 4, true), /^TypeError: texts\[1\] is not a string$/);
+      assert.throws(() => raw.encodeBatch(['ab', 'c'], 0, new Uint32Array([0, 1, 2]), 4, true), /^RangeError: texts\[0\] does not have the 1 UTF-16 units its offsets give it$/);
+      assert.throws(() => raw.encodeBatch(['a', 'c'], 0, new Uint32Array([0, 1, 3]), 4, true), /texts\[1\] does not have the 2 UTF-16 units/);
+      assert.throws(() => raw.encodeBatch(['a'], 1, new Uint32Array([0, 1]), 4, true), /outside the array/);
+      assert.throws(() => raw.encodeBatch(['a'], 0, new Uint32Array([1, 2]), 4, true), /offsets\[0\] must be 0/);
+    });
+
     it('encodeBatch() with a non-array or a non-string element names it', () => {
       assert.throws(() => tok.encodeBatch('hello' as unknown as string[]), /^TypeError: Expected an array of strings for texts but received string "hello"$/);
       assert.throws(() => tok.encodeBatch(['a', 'b', 'c', 3 as unknown as string]), /^TypeError: Expected an array of strings for texts but received number at index 3$/);

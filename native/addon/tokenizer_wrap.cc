@@ -4,26 +4,30 @@
 // Raw surface (see NativeWordPieceTokenizer in lib/binding.ts):
 //   new WordPieceTokenizer(tokens: string[], lowercase: boolean)
 //   encode(text, addSpecialTokens): Int32Array            tokenize(text): string[]
-//   encodeBatch(joined, offsets, maxLength, addSpecialTokens): { ids, lengths }
-//   encodeBatchAsync(joined, offsets, maxLength, addSpecialTokens): Promise<{ ids, lengths }>
+//   encodeBatch(texts, from, offsets, maxLength, addSpecialTokens): { ids, lengths }
+//   encodeBatchAsync(texts, from, offsets, maxLength, addSpecialTokens): Promise<{ ids, lengths }>
+//   encodeBatchJoined(joined, offsets, maxLength, addSpecialTokens): { ids, lengths }   (the former input path)
 //   profileStage(joined, offsets, maxLength, addSpecialTokens, stage): number   (benchmark only)
 //   dispose()                frees the tables now (later calls throw "Tokenizer is disposed")
 //   vocabSize, unkId, padId, clsId, sepId, maskId, lowercase (properties)
 // plus the module function countInvalidUtf8(bytes: Uint8Array): number.
 //
-// HOW A BATCH OF JS STRINGS GETS IN: the caller joins the texts into ONE string and passes the
-// UTF-16 offset of each text (a Uint32Array of n+1 entries, cheap: string lengths). Here that
-// string is copied out once as UTF-16 (napi_get_value_string_utf16, a memcpy for V8's two-byte
-// strings) and the worker threads tokenize the UTF-16 directly (no UTF-8 copy; see
-// docs/benchmarks-tokenizer.md for the profile that led there). The alternative, fetching
-// each array element and converting it with napi_get_value_string_utf8, does all of that work on
-// the calling thread. Measured on shop10 train + unlabeled (56,722 texts, 9.6 MB UTF-8), with the
-// tokenizing itself cut short (maxLength 1), best of 15: joined 10.7 ms (of which join + offsets
-// in JS 5 ms) vs per string 15.4 ms, all of it on the main thread. The gap matters most for
-// encodeBatchAsync, whose copy must happen on the main thread before the worker starts.
+// HOW A BATCH OF JS STRINGS GETS IN: the caller passes the array of texts, the first index to
+// read, and the UTF-16 offset of each text in one buffer (a Uint32Array of n+1 entries, cheap in
+// JS: string lengths). Here each string is copied straight into its place in that buffer with
+// napi_get_value_string_utf16 (for V8's two-byte strings a memcpy, one-byte strings widened on
+// the way), and the worker threads tokenize the UTF-16 directly (no UTF-8 copy; see
+// docs/benchmarks-tokenizer.md). This replaced joining the texts into one JS string first,
+// which made V8 build a copy of everything only to have it copied again here. The result
+// arrays are ordinary V8 allocations: a "no zero-fill" external buffer was tried and measured no
+// faster (the allocator's calloc of fresh pages costs no memset; the page faults are paid either
+// way). encodeBatchJoined and profileStage keep the joined input for the benchmark's profile
+// and "before" rows.
 #include "tokenizer_wrap.h"
 
+#include <algorithm>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,42 +41,118 @@ namespace {
 
 // The texts of one batch, copied out of JS so a worker thread may read them.
 struct BatchInput {
-  std::u16string units;
+  std::unique_ptr<char16_t[]> units;   // every text's UTF-16, at offsets; not zero-filled
+  std::size_t length = 0;              // units in use
   std::vector<std::uint32_t> offsets;  // n + 1
   md::BatchEncodeOptions options;
   std::size_t count() const { return offsets.size() - 1; }
 };
 
+// The UTF-16 buffer of `length` units plus two: room for the NUL napi_get_value_string_utf16
+// writes, and for the one unit more that read_texts_input asks for to detect a longer string.
+std::unique_ptr<char16_t[]> units_buffer(Napi::Env env, std::size_t length) {
+  std::unique_ptr<char16_t[]> units(new (std::nothrow) char16_t[length + 2]);
+  if (!units) throw Napi::RangeError::New(env, "cannot allocate " + std::to_string(length) + " UTF-16 units for the texts");
+  return units;
+}
+
+void read_offsets(Napi::Env env, const Napi::Value& value, BatchInput& input) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      value.As<Napi::TypedArray>().ElementLength() == 0) {
+    throw Napi::TypeError::New(env, "offsets must be a non-empty Uint32Array");
+  }
+  Napi::Uint32Array offsets = value.As<Napi::Uint32Array>();
+  input.offsets.assign(offsets.Data(), offsets.Data() + offsets.ElementLength());
+}
+
+void read_options(const Napi::Value& max_length, const Napi::Value& add_special_tokens, BatchInput& input) {
+  input.options.max_length = max_length.As<Napi::Number>().Int32Value();
+  input.options.add_special_tokens = add_special_tokens.As<Napi::Boolean>().Value();
+}
+
+// The former input: one joined string (used by encodeBatchJoined and profileStage).
 BatchInput read_batch_input(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
       !info[3].IsBoolean()) {
-    throw Napi::TypeError::New(env, "encodeBatch(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean)");
+    throw Napi::TypeError::New(env, "encodeBatchJoined(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean)");
   }
-  Napi::TypedArray typed = info[1].As<Napi::TypedArray>();
-  if (typed.TypedArrayType() != napi_uint32_array || typed.ElementLength() == 0) {
-    throw Napi::TypeError::New(env, "offsets must be a non-empty Uint32Array");
-  }
-  Napi::Uint32Array offsets = info[1].As<Napi::Uint32Array>();
   BatchInput input;
+  read_offsets(env, info[1], input);
   std::size_t length = 0;
   napi_status status = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
   if (status != napi_ok) throw Napi::Error::New(env, "cannot read the joined texts");
-  input.units.resize(length);
+  input.units = units_buffer(env, length);
+  input.length = length;
   std::size_t copied = 0;
-  // The buffer needs room for a terminating NUL, which std::u16string keeps past size().
-  status = napi_get_value_string_utf16(env, info[0], input.units.data(), length + 1, &copied);
+  status = napi_get_value_string_utf16(env, info[0], input.units.get(), length + 1, &copied);
   if (status != napi_ok || copied != length) throw Napi::Error::New(env, "cannot read the joined texts");
-  input.offsets.assign(offsets.Data(), offsets.Data() + offsets.ElementLength());
   for (std::size_t i = 0; i + 1 < input.offsets.size(); ++i) {
     if (input.offsets[i] > input.offsets[i + 1] || input.offsets[i + 1] > length) {
       throw Napi::RangeError::New(env, "offsets must be non-decreasing and within the joined texts");
     }
   }
   if (input.offsets[0] > length) throw Napi::RangeError::New(env, "offsets out of range");
-  input.options.max_length = info[2].As<Napi::Number>().Int32Value();
-  input.options.add_special_tokens = info[3].As<Napi::Boolean>().Value();
+  read_options(info[2], info[3], input);
   return input;
+}
+
+void read_text(napi_env env, napi_value texts, std::uint32_t first, std::size_t i, BatchInput& input);
+
+// The input of encodeBatch / encodeBatchAsync: texts[from + i] copied to units + offsets[i].
+BatchInput read_texts_input(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+      !info[3].IsNumber() || !info[4].IsBoolean()) {
+    throw Napi::TypeError::New(env, "encodeBatch(texts: string[], from: number, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean)");
+  }
+  BatchInput input;
+  read_offsets(env, info[2], input);
+  read_options(info[3], info[4], input);
+  const std::size_t n = input.count();
+  const Napi::Array texts = info[0].As<Napi::Array>();
+  const double from = info[1].As<Napi::Number>().DoubleValue();
+  if (!(from >= 0) || from + static_cast<double>(n) > texts.Length()) {
+    throw Napi::RangeError::New(env, "texts[from .. from + offsets.length - 1) is outside the array");
+  }
+  if (input.offsets[0] != 0) throw Napi::RangeError::New(env, "offsets[0] must be 0");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (input.offsets[i] > input.offsets[i + 1]) throw Napi::RangeError::New(env, "offsets must be non-decreasing");
+  }
+  input.length = input.offsets[n];
+  input.units = units_buffer(env, input.length);
+  const std::uint32_t first = static_cast<std::uint32_t>(from);
+  // One handle scope per block of texts: the element handles are released block by block (a
+  // scope per text cost more than the copy of a short text).
+  constexpr std::size_t kTextsPerScope = 1024;
+  for (std::size_t block = 0; block < n; block += kTextsPerScope) {
+    Napi::HandleScope scope(env);
+    for (std::size_t i = block; i < std::min(n, block + kTextsPerScope); ++i) read_text(env, texts, first, i, input);
+  }
+  return input;
+}
+
+// texts[first + i] copied to its place in input.units.
+void read_text(napi_env env, napi_value texts, std::uint32_t first, std::size_t i, BatchInput& input) {
+  napi_value text = nullptr;
+  const std::uint32_t index = first + static_cast<std::uint32_t>(i);
+  if (napi_get_element(env, texts, index, &text) != napi_ok) {
+    throw Napi::Error::New(env, "cannot read texts[" + std::to_string(index) + "]");
+  }
+  const std::size_t expected = input.offsets[i + 1] - input.offsets[i];
+  std::size_t copied = 0;
+  // Asks for one unit more than expected, so a longer string shows as copied > expected. The
+  // NUL lands on the next text's first unit (written next) or in the buffer's spare units.
+  const napi_status status =
+      napi_get_value_string_utf16(env, text, input.units.get() + input.offsets[i], expected + 2, &copied);
+  if (status == napi_string_expected) {
+    throw Napi::TypeError::New(env, "texts[" + std::to_string(index) + "] is not a string");
+  }
+  if (status != napi_ok) throw Napi::Error::New(env, "cannot read texts[" + std::to_string(index) + "]");
+  if (copied != expected) {
+    throw Napi::RangeError::New(env, "texts[" + std::to_string(index) + "] does not have the " +
+                                         std::to_string(expected) + " UTF-16 units its offsets give it");
+  }
 }
 
 Napi::Object make_result(Napi::Env env, Napi::Int32Array ids, Napi::Int32Array lengths) {
@@ -105,7 +185,7 @@ class EncodeBatchWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      tokenizer_->encode_batch_utf16(input_.units.data(), input_.offsets.data(), input_.count(), input_.options,
+      tokenizer_->encode_batch_utf16(input_.units.get(), input_.offsets.data(), input_.count(), input_.options,
                                      ids_data_, lengths_data_);
     } catch (const std::exception& e) {
       SetError(e.what());
@@ -134,6 +214,7 @@ Napi::Function TokenizerWrap::Define(Napi::Env env) {
                          InstanceMethod<&TokenizerWrap::Tokenize>("tokenize"),
                          InstanceMethod<&TokenizerWrap::EncodeBatch>("encodeBatch"),
                          InstanceMethod<&TokenizerWrap::EncodeBatchAsync>("encodeBatchAsync"),
+                         InstanceMethod<&TokenizerWrap::EncodeBatchJoined>("encodeBatchJoined"),
                          InstanceMethod<&TokenizerWrap::ProfileStage>("profileStage"),
                          InstanceMethod<&TokenizerWrap::Dispose>("dispose"),
                          InstanceAccessor<&TokenizerWrap::VocabSize>("vocabSize"),
@@ -228,25 +309,36 @@ Napi::Value TokenizerWrap::Tokenize(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value TokenizerWrap::EncodeBatch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(env);
-  BatchInput input = read_batch_input(info);
+namespace {
+
+Napi::Value encode_batch_now(Napi::Env env, const md::WordPieceTokenizer& tokenizer, const BatchInput& input) {
   const std::size_t n = input.count();
   Napi::Int32Array ids = Napi::Int32Array::New(env, n * static_cast<std::size_t>(std::max(0, input.options.max_length)));
   Napi::Int32Array lengths = Napi::Int32Array::New(env, n);
   try {
-    tokenizer->encode_batch_utf16(input.units.data(), input.offsets.data(), n, input.options, ids.Data(),
-                                   lengths.Data());
+    tokenizer.encode_batch_utf16(input.units.get(), input.offsets.data(), n, input.options, ids.Data(), lengths.Data());
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }
   return make_result(env, ids, lengths);
 }
 
+}  // namespace
+
+Napi::Value TokenizerWrap::EncodeBatch(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(info.Env());
+  return encode_batch_now(info.Env(), *tokenizer, read_texts_input(info));
+}
+
+// The former input path (one joined string), whole, for the benchmark's "before" row.
+Napi::Value TokenizerWrap::EncodeBatchJoined(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(info.Env());
+  return encode_batch_now(info.Env(), *tokenizer, read_batch_input(info));
+}
+
 Napi::Value TokenizerWrap::EncodeBatchAsync(const Napi::CallbackInfo& info) {
   const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(info.Env());
-  BatchInput input = read_batch_input(info);
+  BatchInput input = read_texts_input(info);
   if (input.options.max_length < 1) throw Napi::RangeError::New(info.Env(), "maxLength must be positive");
   auto* worker = new EncodeBatchWorker(info.Env(), info.This().As<Napi::Object>(), tokenizer, std::move(input));
   Napi::Promise promise = worker->Promise();
@@ -254,23 +346,27 @@ Napi::Value TokenizerWrap::EncodeBatchAsync(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// One stage of encodeBatch alone, for bench/tokenizer.ts's profile: 'copy' (read the joined string
-// out of JS, nothing else), 'to_utf8' / 'decode' / 'normalize' (md::WordPieceTokenizer::ProfileStage),
-// 'via_utf8' (the whole former path: UTF-8 copy per text, then the UTF-8 tokenizer).
+// One stage of encodeBatch alone, for bench/tokenizer.ts's profile: 'copy' (read the texts out of
+// JS, nothing else), 'to_utf8' / 'decode' / 'normalize' (md::WordPieceTokenizer::ProfileStage),
+// 'via_utf8' (the whole UTF-8 path: UTF-8 copy per text, then the UTF-8 tokenizer). The input is
+// either encodeBatch's (texts, from, offsets, maxLength, addSpecialTokens, stage) or the former
+// joined one (joined, offsets, maxLength, addSpecialTokens, stage).
 Napi::Value TokenizerWrap::ProfileStage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[4].IsString()) {
-    throw Napi::TypeError::New(env, "profileStage(joined, offsets, maxLength, addSpecialTokens, stage: string)");
+  const bool array_input = info.Length() > 0 && info[0].IsArray();
+  const std::size_t stage_at = array_input ? 5 : 4;
+  if (info.Length() <= stage_at || !info[stage_at].IsString()) {
+    throw Napi::TypeError::New(env, "profileStage(texts, from, offsets, maxLength, addSpecialTokens, stage: string) or profileStage(joined, offsets, maxLength, addSpecialTokens, stage: string)");
   }
-  BatchInput input = read_batch_input(info);
-  const std::string stage = info[4].As<Napi::String>().Utf8Value();
+  BatchInput input = array_input ? read_texts_input(info) : read_batch_input(info);
+  const std::string stage = info[stage_at].As<Napi::String>().Utf8Value();
   using Stage = md::WordPieceTokenizer::ProfileStage;
   try {
-    if (stage == "copy") return Napi::Number::New(env, static_cast<double>(input.units.size()));
+    if (stage == "copy") return Napi::Number::New(env, static_cast<double>(input.length));
     if (stage == "via_utf8") {
       const std::size_t n = input.count();
       std::vector<std::int32_t> ids(n * static_cast<std::size_t>(std::max(1, input.options.max_length))), lengths(n);
-      live(env)->encode_batch_utf16_via_utf8(input.units.data(), input.offsets.data(), n, input.options, ids.data(),
+      live(env)->encode_batch_utf16_via_utf8(input.units.get(), input.offsets.data(), n, input.options, ids.data(),
                                               lengths.data());
       return Napi::Number::New(env, n > 0 ? lengths[0] : 0);
     }
@@ -285,7 +381,7 @@ Napi::Value TokenizerWrap::ProfileStage(const Napi::CallbackInfo& info) {
       throw Napi::RangeError::New(env, "unknown profile stage \"" + stage + "\"");
     }
     const std::uint64_t sum =
-        live(env)->profile_utf16(input.units.data(), input.offsets.data(), input.count(), which);
+        live(env)->profile_utf16(input.units.get(), input.offsets.data(), input.count(), which);
     return Napi::Number::New(env, static_cast<double>(sum));
   } catch (const Napi::Error&) {
     throw;

@@ -26,6 +26,7 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
   Napi::Value Tokenize(const Napi::CallbackInfo& info);
   Napi::Value EncodeBatch(const Napi::CallbackInfo& info);
   Napi::Value EncodeBatchAsync(const Napi::CallbackInfo& info);
+  Napi::Value EncodeBatchJoined(const Napi::CallbackInfo& info);
   Napi::Value ProfileStage(const Napi::CallbackInfo& info);
   Napi::Value VocabSize(const Napi::CallbackInfo& info);
   Napi::Value Lowercase(const Napi::CallbackInfo& info);

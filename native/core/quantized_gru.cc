@@ -8,6 +8,7 @@
 #include "gru_cell.h"
 #include "gru_packing.h"
 #include "int8_kernels.h"
+#include "int8_matmul.h"
 
 namespace md {
 
@@ -20,7 +21,8 @@ std::unique_ptr<StudentModel> QuantizedGru::make_staging() const { return std::m
 
 std::size_t QuantizedGru::table_bytes() const {
   std::size_t bytes = 0;
-  for (const Direction& d : dir_) bytes += d.table.size() + (d.scale.size() + d.weight_hh.size()) * sizeof(float);
+  for (const Direction& d : dir_)
+    bytes += d.table.size() + d.weight_hh.size() + (d.scale.size() + d.weight_hh_scale.size()) * sizeof(float);
   return bytes;
 }
 
@@ -37,7 +39,16 @@ void QuantizedGru::build(StudentModel& float_model) {
       continue;
     }
     const float* w_ih = p[1 + 4 * d]->value.ptr();
-    out.weight_hh = p[2 + 4 * d]->value.data;
+    // W_hh per output row, as the folder stored it (re-quantizing its dequantized rows gives back
+    // the same integers).
+    const int H = config_.hidden, Hp = int8::padded_row_length(H);
+    const float* w_hh = p[2 + 4 * d]->value.ptr();
+    std::vector<std::int8_t> rows(static_cast<std::size_t>(G) * Hp, 0);
+    out.weight_hh_scale.assign(G, 0.0f);
+    for (int g = 0; g < G; ++g)
+      out.weight_hh_scale[g] = int8::quantize_row_scalar(w_hh + static_cast<std::size_t>(g) * H, H, Hp,
+                                                         rows.data() + static_cast<std::size_t>(g) * Hp);
+    out.weight_hh = int8::pack_weight_rows(rows.data(), G, Hp);
     const float* b_ih = p[3 + 4 * d]->value.ptr();
     out.bias_hh = p[4 + 4 * d]->value.data;
     // The float table in blocks of vocabulary rows (never whole): pass 1 column maxima, pass 2 int8.
@@ -79,24 +90,38 @@ void QuantizedGru::forward(const Batch& batch, float* logits, bool scalar) const
   const int D = directions(), F = D * H;
   if (B == 0) return;
   const gru_packing::Packing p = gru_packing::make_packing(batch);
-  std::vector<float> h(static_cast<std::size_t>(B) * H), gh(static_cast<std::size_t>(B) * G),
-      features(static_cast<std::size_t>(B) * F), gi(G);
+  const int Hp = int8::padded_row_length(H);
+  std::vector<float> h(static_cast<std::size_t>(B) * H), features(static_cast<std::size_t>(B) * F), gi(G), gh(G),
+      h_scale(B);
+  std::vector<std::int8_t> hq(static_cast<std::size_t>(B) * Hp);
+  std::vector<std::int32_t> products(static_cast<std::size_t>(B) * G);
   for (int d = 0; d < D; ++d) {
     const Direction& w = dir_[d];
     std::fill(h.begin(), h.end(), 0.0f);
     for (int t = 0; t < p.steps; ++t) {
       const int n = p.active[t];
-      sgemm(false, true, n, G, H, 1.0f, h.data(), H, w.weight_hh.data(), H, 0.0f, gh.data(), G);
+      // Each running text's state to int8 with its own scale, then h W_hh^T in integers.
+      for (int i = 0; i < n; ++i) {
+        const float* hi = &h[static_cast<std::size_t>(i) * H];
+        std::int8_t* qi = &hq[static_cast<std::size_t>(i) * Hp];
+        h_scale[i] = scalar ? int8::quantize_row_scalar(hi, H, Hp, qi) : int8::quantize_row(hi, H, Hp, qi);
+      }
+      if (scalar)
+        int8::matmul_nt_scalar(hq.data(), n, w.weight_hh.data(), G, Hp, products.data());
+      else
+        int8::matmul_nt(hq.data(), n, w.weight_hh.data(), G, Hp, products.data());
       for (int i = 0; i < n; ++i) {
         const std::int8_t* q = w.table.data() + static_cast<std::size_t>(gru_packing::token_at(batch, p, d, t, i)) * G;
         float* hi = &h[static_cast<std::size_t>(i) * H];
-        const float* ghi = &gh[static_cast<std::size_t>(i) * G];
+        const std::int32_t* pi = &products[static_cast<std::size_t>(i) * G];
         if (scalar) {
           for (int g = 0; g < G; ++g) gi[g] = static_cast<float>(q[g]) * w.scale[g];
-          gru_cell_forward_scalar(H, gi.data(), ghi, w.bias_hh.data(), hi, hi, nullptr, nullptr);
+          int8::dequantize_products_scalar(pi, w.weight_hh_scale.data(), h_scale[i], G, gh.data());
+          gru_cell_forward_scalar(H, gi.data(), gh.data(), w.bias_hh.data(), hi, hi, nullptr, nullptr);
         } else {
           int8::dequantize(q, w.scale.data(), G, gi.data());
-          gru_cell_forward(H, gi.data(), ghi, w.bias_hh.data(), hi, hi, nullptr, nullptr);
+          int8::dequantize_products(pi, w.weight_hh_scale.data(), h_scale[i], G, gh.data());
+          gru_cell_forward(H, gi.data(), gh.data(), w.bias_hh.data(), hi, hi, nullptr, nullptr);
         }
       }
     }

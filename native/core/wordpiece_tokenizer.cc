@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "thread_pool.h"
 #include "unicode.h"
@@ -38,8 +39,10 @@ struct RowSink {
   }
 };
 
-std::uint64_t edge_key(std::int32_t node, unsigned char byte) {
-  return ((static_cast<std::uint64_t>(node) << 8) | byte) + 1;  // +1: key 0 marks an empty slot
+// Trie nodes number at most the vocabulary's bytes + 1, which the constructor keeps under 2^24,
+// so a key fits 32 bits.
+std::uint32_t edge_key(std::int32_t node, unsigned char byte) {
+  return ((static_cast<std::uint32_t>(node) << 8) | byte) + 1;  // +1: key 0 marks an empty slot
 }
 const unsigned char* as_units(std::string_view utf8) { return reinterpret_cast<const unsigned char*>(utf8.data()); }
 
@@ -79,23 +82,25 @@ struct WordPieceTokenizer::Scratch {
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options)
     : options_(options), vocab_(std::move(vocab)), bmp_classes_(unicode::detail::bmp_classes()) {
   if (vocab_.size() >= static_cast<std::size_t>(INT32_MAX)) throw std::invalid_argument("vocabulary too large");
-  id_of_.reserve(vocab_.size());
+  // A hash map of the tokens only while building (duplicates are an error); afterwards the trie,
+  // which holds every token, answers token_to_id.
+  std::unordered_map<std::string_view, std::int32_t> id_of;
+  id_of.reserve(vocab_.size());
   std::size_t total_bytes = 0;
   for (std::size_t id = 0; id < vocab_.size(); ++id) {
     const std::string& token = vocab_[id];
-    auto inserted = id_of_.emplace(std::string_view(token), static_cast<std::int32_t>(id));
+    auto inserted = id_of.emplace(std::string_view(token), static_cast<std::int32_t>(id));
     if (!inserted.second) {
       throw std::invalid_argument("duplicate token \"" + token + "\" at ids " + std::to_string(inserted.first->second) +
                                   " and " + std::to_string(id));
     }
     total_bytes += token.size();
   }
-  unk_id_ = token_to_id(kUnk);
-  if (unk_id_ < 0) throw std::invalid_argument("vocabulary has no [UNK] token; WordPiece needs it");
-  pad_id_ = token_to_id(kPad);
-  cls_id_ = token_to_id(kCls);
-  sep_id_ = token_to_id(kSep);
-  mask_id_ = token_to_id(kMask);
+  if (total_bytes >= kMaxVocabBytes) {
+    throw std::invalid_argument("vocabulary too large: its tokens hold " + std::to_string(total_bytes) +
+                                " bytes, at most " + std::to_string(kMaxVocabBytes - 1) + " are supported");
+  }
+  id_of = {};
 
   // Trie: at most one node per vocabulary byte, so an edge table of twice that never fills.
   std::size_t capacity = 16;
@@ -106,12 +111,20 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   terminal_id_.reserve(total_bytes + 1);
   terminal_id_.push_back(-1);  // the root
   for (std::size_t id = 0; id < vocab_.size(); ++id) add_to_trie(vocab_[id], static_cast<std::int32_t>(id));
+  shrink_edge_table();
+  terminal_id_.shrink_to_fit();
+  unk_id_ = token_to_id(kUnk);
+  if (unk_id_ < 0) throw std::invalid_argument("vocabulary has no [UNK] token; WordPiece needs it");
+  pad_id_ = token_to_id(kPad);
+  cls_id_ = token_to_id(kCls);
+  sep_id_ = token_to_id(kSep);
+  mask_id_ = token_to_id(kMask);
   continuation_root_ = 0;
   for (const char* c = kContinuationPrefix; *c != '\0' && continuation_root_ >= 0; ++c) {
     continuation_root_ = child(continuation_root_, static_cast<unsigned char>(*c));
   }
 
-  single_char_id_.assign(0x10000, -1);
+  single_char_ids_.clear();
   for (std::size_t id = 0; id < vocab_.size(); ++id) {
     const std::string& token = vocab_[id];
     if (token.empty()) continue;
@@ -119,8 +132,22 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     const auto* end = p + token.size();
     bool invalid = false;
     const char32_t cp = unicode::decode_utf8(p, end, &invalid);
-    if (p == end && !invalid && cp < 0x10000) single_char_id_[cp] = static_cast<std::int32_t>(id);
+    if (p == end && !invalid && cp < 0x10000)
+      single_char_ids_.emplace_back(static_cast<char16_t>(cp), static_cast<std::int32_t>(id));
   }
+  // Sorted by code point; of a character listed twice the later id wins (stable sort, keep the last).
+  std::stable_sort(single_char_ids_.begin(), single_char_ids_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::pair<char16_t, std::int32_t>> unique;
+  unique.reserve(single_char_ids_.size());
+  for (const auto& entry : single_char_ids_) {
+    if (!unique.empty() && unique.back().first == entry.first) {
+      unique.back() = entry;
+    } else {
+      unique.push_back(entry);
+    }
+  }
+  single_char_ids_ = std::move(unique);
 
   bmp_action_.assign(0x10000, kActionGeneral);
   for (char32_t cp = 0x80; cp < 0x10000; ++cp) {
@@ -133,7 +160,8 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     } else if (cls & unicode::kWhitespace) {
       action = kActionSpace;
     } else if (!folds && (cls & (unicode::kCjk | unicode::kPunctuation))) {
-      const std::int32_t id = single_char_id_[cp] >= 0 ? single_char_id_[cp] : unk_id_;
+      const std::int32_t single = single_char_id(cp);
+      const std::int32_t id = single >= 0 ? single : unk_id_;
       if (id < kActionSpace) action = static_cast<std::uint16_t>(id);  // else: the general path
     }
   }
@@ -161,14 +189,24 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   }
 }
 
+std::int32_t WordPieceTokenizer::single_char_id(char32_t cp) const {
+  const auto it = std::lower_bound(single_char_ids_.begin(), single_char_ids_.end(), cp,
+                                   [](const std::pair<char16_t, std::int32_t>& e, char32_t c) { return e.first < c; });
+  return it != single_char_ids_.end() && it->first == cp ? it->second : -1;
+}
+
 std::int32_t WordPieceTokenizer::token_to_id(std::string_view token) const {
-  auto it = id_of_.find(token);
-  return it == id_of_.end() ? -1 : it->second;
+  std::int32_t node = 0;
+  for (unsigned char byte : token) {
+    node = child(node, byte);
+    if (node < 0) return -1;
+  }
+  return terminal_id_[static_cast<std::size_t>(node)];
 }
 
 std::int32_t WordPieceTokenizer::child(std::int32_t node, unsigned char byte) const {
   if (node == 0) return root_children_[byte];
-  const std::uint64_t key = edge_key(node, byte);
+  const std::uint32_t key = edge_key(node, byte);
   for (std::uint64_t slot = edge_hash(key) & edge_mask_;; slot = (slot + 1) & edge_mask_) {
     const Edge& e = edges_[slot];
     if (e.key == key) return e.child;
@@ -181,11 +219,26 @@ void WordPieceTokenizer::insert_edge(std::int32_t node, unsigned char byte, std:
     root_children_[byte] = to;
     return;
   }
-  const std::uint64_t key = edge_key(node, byte);
+  const std::uint32_t key = edge_key(node, byte);
   std::uint64_t slot = edge_hash(key) & edge_mask_;
   while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
   edges_[slot] = Edge{key, to};
   ++edge_count_;
+}
+
+void WordPieceTokenizer::shrink_edge_table() {
+  std::size_t capacity = 16;
+  while (capacity < 2 * edge_count_ + 16) capacity *= 2;
+  if (capacity >= edges_.size()) return;
+  std::vector<Edge> old = std::move(edges_);
+  edges_.assign(capacity, Edge{0, -1});
+  edge_mask_ = capacity - 1;
+  for (const Edge& e : old) {
+    if (e.key == 0) continue;
+    std::uint64_t slot = edge_hash(e.key) & edge_mask_;
+    while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
+    edges_[slot] = e;
+  }
 }
 
 void WordPieceTokenizer::add_to_trie(const std::string& token, std::int32_t id) {
@@ -254,7 +307,7 @@ void WordPieceTokenizer::spell_word(Scratch& s, Sink& sink) const {
 template <class Sink>
 void WordPieceTokenizer::emit_single_char(char32_t cp, Scratch& s, Sink& sink) const {
   if (cp < 0x10000) {
-    const std::int32_t id = single_char_id_[cp];
+    const std::int32_t id = single_char_id(cp);
     sink.push(id >= 0 ? id : unk_id_);
     return;
   }

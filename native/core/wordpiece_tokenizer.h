@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "unicode.h"
@@ -101,6 +102,11 @@ class WordPieceTokenizer {
   std::int32_t child(std::int32_t node, unsigned char byte) const;
   void add_to_trie(const std::string& token, std::int32_t id);
   void insert_edge(std::int32_t node, unsigned char byte, std::int32_t child);
+  // The edge table is sized for the worst case while the trie is built (one node per vocabulary
+  // byte); shared prefixes leave most of it empty. This re-inserts the edges into the smallest
+  // power of two at most half full: probes stay short and the rest is given back (half of the
+  // table for a 3,500-token vocab).
+  void shrink_edge_table();
 
   // Unit: unsigned char (UTF-8) or char16_t (UTF-16); one pipeline for both.
   template <class Unit, class Sink>
@@ -129,21 +135,26 @@ class WordPieceTokenizer {
   WordPieceOptions options_;
   std::vector<std::string> vocab_;
   const std::uint8_t* bmp_classes_;
-  std::unordered_map<std::string_view, std::int32_t> id_of_;  // views into vocab_
 
   std::vector<std::int32_t> terminal_id_;  // per trie node: token id ending here, or -1
   struct Edge {
-    std::uint64_t key;  // (node << 8 | byte) + 1; 0 = empty slot
+    std::uint32_t key;  // (node << 8 | byte) + 1; 0 = empty slot (8-byte edges: half the table)
     std::int32_t child;
   };
+  // Trie nodes must fit 24 bits of an edge key: the vocabulary's tokens hold fewer bytes than this.
+  static constexpr std::size_t kMaxVocabBytes = (std::size_t{1} << 24) - 1;
   std::vector<Edge> edges_;
   std::uint64_t edge_mask_ = 0;
   std::size_t edge_count_ = 0;
   std::int32_t root_children_[256];       // the root's edges, direct
   std::int32_t continuation_root_ = -1;   // node after "##", or -1 if no token starts so
 
-  // Id of the whole-word token made of one BMP code point (or -1): the CJK/punctuation fast path.
-  std::vector<std::int32_t> single_char_id_;
+  // The whole-word tokens made of one BMP code point, as (code point, id) sorted by code point:
+  // only the vocab's single characters (a 64K-entry id array cost 256 KB per tokenizer, most
+  // of it -1). Read while building bmp_action_ and on the general path; see single_char_id().
+  std::vector<std::pair<char16_t, std::int32_t>> single_char_ids_;
+  // Id of the token made of BMP code point cp alone, or -1.
+  std::int32_t single_char_id(char32_t cp) const;
   // What the pipeline does with each BMP code point, decided once at construction: below
   // kActionGeneral, it is a word of its own (CJK or punctuation that lower-casing leaves alone)
   // with this id ([UNK] when the vocab lacks it); kActionDrop / kActionSpace: removed / a word

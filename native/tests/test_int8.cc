@@ -11,6 +11,7 @@
 #include "check.h"
 #include "gru.h"
 #include "int8_kernels.h"
+#include "int8_matmul.h"
 #include "quantized_gru.h"
 #include "quantized_textcnn.h"
 #include "textcnn.h"
@@ -108,6 +109,72 @@ TEST(window_max_simd_equals_scalar) {
   }
 }
 
+TEST(int8_matmul_equals_a_plain_integer_product_exactly) {
+  std::mt19937 rng(17);
+  for (int K : {32, 64, 160}) {
+    for (int G : {8, 40, 19, 3}) {  // 40: a 4-block tile and a single block; 19, 3: a partial block
+      const int rows = 5;
+      std::vector<std::int8_t> a(static_cast<std::size_t>(rows) * K), w(static_cast<std::size_t>(G) * K);
+      for (auto& v : a) v = static_cast<std::int8_t>(static_cast<int>(rng() % 255) - 127);
+      for (auto& v : w) v = static_cast<std::int8_t>(static_cast<int>(rng() % 255) - 127);
+      // Row 0 and output row 0 at the extremes: every pair +-127 * +-127, where an unsigned-offset
+      // trick (a + 128) would saturate int16.
+      for (int k = 0; k < K; ++k) {
+        a[k] = static_cast<std::int8_t>(k % 3 == 0 ? -127 : 127);
+        w[k] = static_cast<std::int8_t>(k % 2 == 0 ? -127 : 127);
+      }
+      const std::vector<std::int8_t> packed = md::int8::pack_weight_rows(w.data(), G, K);
+      std::vector<std::int32_t> fast(static_cast<std::size_t>(rows) * G), ref(fast.size());
+      md::int8::matmul_nt(a.data(), rows, packed.data(), G, K, fast.data());
+      md::int8::matmul_nt_scalar(a.data(), rows, packed.data(), G, K, ref.data());
+      CHECK(fast == ref);
+      for (int i = 0; i < rows; ++i)
+        for (int g = 0; g < G; ++g) {
+          long long plain = 0;
+          for (int k = 0; k < K; ++k) plain += static_cast<long long>(a[static_cast<std::size_t>(i) * K + k]) * w[static_cast<std::size_t>(g) * K + k];
+          CHECK_EQ(static_cast<long long>(fast[static_cast<std::size_t>(i) * G + g]), plain);
+        }
+    }
+  }
+}
+
+TEST(quantize_row_scales_by_the_row_maximum_and_pads_with_zeros) {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int n : {1, 7, 24, 32, 45, 128}) {
+    const int padded = md::int8::padded_row_length(n);
+    std::vector<float> x(n);
+    for (float& v : x) v = u(rng);
+    std::vector<std::int8_t> fast(padded, 99), ref(padded, 99);
+    const float s_fast = md::int8::quantize_row(x.data(), n, padded, fast.data());
+    const float s_ref = md::int8::quantize_row_scalar(x.data(), n, padded, ref.data());
+    CHECK(fast == ref);
+    CHECK_EQ(s_fast, s_ref);
+    float m = 0;
+    for (float v : x) m = std::max(m, std::fabs(v));
+    CHECK_EQ(s_ref, m / 127.0f);
+    int extreme = 0;
+    for (int i = 0; i < n; ++i) {
+      CHECK(std::fabs(static_cast<float>(ref[i]) * s_ref - x[i]) <= 0.5f * s_ref * 1.0001f);
+      extreme += std::abs(static_cast<int>(ref[i])) == 127;
+    }
+    CHECK(extreme >= 1);  // the largest |x| maps to +-127
+    for (int i = n; i < padded; ++i) CHECK_EQ(static_cast<int>(ref[i]), 0);
+  }
+  std::vector<float> zeros(10, 0.0f);
+  std::vector<std::int8_t> q(32, 5);
+  CHECK_EQ(md::int8::quantize_row(zeros.data(), 10, 32, q.data()), 0.0f);
+  for (std::int8_t v : q) CHECK_EQ(static_cast<int>(v), 0);
+  const std::int32_t acc[] = {3, -5, 100, 7, 1, 2, 3, 4, -9};
+  const float ws[] = {0.5f, 0.25f, 2.0f, 1.0f, 1, 1, 1, 1, 3.0f};
+  float out[9], out_ref[9];
+  md::int8::dequantize_products(acc, ws, 0.5f, 9, out);
+  md::int8::dequantize_products_scalar(acc, ws, 0.5f, 9, out_ref);
+  for (int i = 0; i < 9; ++i) CHECK_EQ(out[i], out_ref[i]);
+  CHECK_EQ(out[2], 100.0f);
+  CHECK_EQ(out[8], -13.5f);
+}
+
 TEST(quantize_columns_rounds_and_clamps) {
   const float m[] = {1.0f, -2.0f, 0.49f, 300.0f, -300.0f, 5.0f};
   const float inv[] = {127.0f, 63.5f, 1.0f};
@@ -175,7 +242,9 @@ TEST(int8_gru_matches_its_reference_and_the_float_model) {
     q.forward_fast(rows.batch, fast.data());
     q.forward_reference(rows.batch, ref.data());
     float_model.forward_reference(rows.batch, exact.data());
-    CHECK(relative_gap(fast, ref) < 1e-4);
+    // Same integer products; the SIMD cell's ~1e-7 can move a state across a rounding
+    // boundary of the next step's quantization, hence more than the TextCNN's 1e-5.
+    CHECK(relative_gap(fast, ref) < 1e-2);
     CHECK(relative_gap(fast, exact) < 0.05);
     CHECK(argmax_agreement(fast, exact, 3) >= 140);
   }

@@ -22,6 +22,9 @@ const texts = Array.from({ length: 400 }, (_, i) => Array.from({ length: 12 }, (
 const joined = texts.join(' ');
 const offsets = new Uint32Array(texts.length + 1);
 texts.forEach((text, i) => (offsets[i + 1] = offsets[i] + text.length + (i + 1 < texts.length ? 1 : 0)));
+// The tokenizer's encodeBatch reads the array itself: each text's offset when laid end to end.
+const textOffsets = new Uint32Array(texts.length + 1);
+texts.forEach((text, i) => (textOffsets[i + 1] = textOffsets[i] + text.length));
 
 function load() {
   const student = new addon.NativeStudent(spec);
@@ -53,7 +56,7 @@ async function run() {
         tokenizer.encode(joined, true);
         await null;
       } else {
-        await tokenizer.encodeBatchAsync(joined, offsets, maxLength, true);
+        await tokenizer.encodeBatchAsync(texts, 0, textOffsets, maxLength, true);
       }
     }
   }
