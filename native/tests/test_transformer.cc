@@ -224,10 +224,10 @@ TEST(gelu_is_the_exact_erf_form_and_its_backward_matches_finite_differences) {
 
 // ---- SIMD levels of the element-wise kernels against the scalar one -------------
 
-std::vector<md::GemmLevel> simd_levels() {
-  std::vector<md::GemmLevel> out;
-  for (md::GemmLevel l : {md::GemmLevel::avx2, md::GemmLevel::avx512})
-    if (md::gemm_level_supported(l)) out.push_back(l);
+std::vector<md::SimdLevel> simd_levels() {
+  std::vector<md::SimdLevel> out;
+  for (md::SimdLevel l : {md::SimdLevel::avx2, md::SimdLevel::avx512})
+    if (md::simd_level_supported(l)) out.push_back(l);
   return out;
 }
 
@@ -240,10 +240,10 @@ TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
   std::mt19937 rng(21);
   const std::vector<float> dy = random_vector(x.size(), rng);
   std::vector<float> ref_y(x.size()), ref_dx(x.size());
-  gelu_forward_at(md::GemmLevel::scalar, x.size(), x.data(), ref_y.data());
-  gelu_backward_at(md::GemmLevel::scalar, x.size(), x.data(), dy.data(), ref_dx.data());
+  gelu_forward_at(md::SimdLevel::scalar, x.size(), x.data(), ref_y.data());
+  gelu_backward_at(md::SimdLevel::scalar, x.size(), x.data(), dy.data(), ref_dx.data());
   std::vector<std::vector<float>> ys, dxs;
-  for (md::GemmLevel level : simd_levels()) {
+  for (md::SimdLevel level : simd_levels()) {
     std::vector<float> y(x.size()), dx(x.size());
     gelu_forward_at(level, x.size(), x.data(), y.data());
     gelu_backward_at(level, x.size(), x.data(), dy.data(), dx.data());
@@ -252,7 +252,7 @@ TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
       worst_y = std::max(worst_y, std::fabs(double(y[i]) - ref_y[i]) / (1e-7 + 1e-6 * std::fabs(ref_y[i])));
       worst_dx = std::max(worst_dx, std::fabs(double(dx[i]) - ref_dx[i]) / (1e-7 + 1e-6 * std::fabs(ref_dx[i])));
     }
-    std::printf("  %s: GELU error / (1e-7 + 1e-6 |y|) %.2f, backward %.2f\n", md::gemm_level_name(level), worst_y, worst_dx);
+    std::printf("  %s: GELU error / (1e-7 + 1e-6 |y|) %.2f, backward %.2f\n", md::simd_level_name(level), worst_y, worst_dx);
     CHECK(worst_y <= 1.0);
     CHECK(worst_dx <= 1.0);
     ys.push_back(y);
@@ -273,9 +273,9 @@ TEST(simd_bias_add_equals_the_scalar_one_exactly) {
     const std::vector<float> b = random_vector(n, rng);
     const std::vector<float> y0 = random_vector(static_cast<std::size_t>(rows) * ld, rng);
     std::vector<float> ref = y0;
-    add_bias_rows_at(md::GemmLevel::scalar, rows, n, b.data(), ref.data(), ld);
+    add_bias_rows_at(md::SimdLevel::scalar, rows, n, b.data(), ref.data(), ld);
     for (int r = 0; r < rows; ++r) CHECK(ref[static_cast<std::size_t>(r) * ld] == y0[static_cast<std::size_t>(r) * ld] + b[0]);
-    for (md::GemmLevel level : simd_levels()) {
+    for (md::SimdLevel level : simd_levels()) {
       std::vector<float> y = y0;
       add_bias_rows_at(level, rows, n, b.data(), y.data(), ld);
       CHECK(y == ref);  // one add per entry: the same float at every level
@@ -291,8 +291,8 @@ TEST(simd_softmax_matches_the_scalar_one) {
     std::vector<float> p = random_vector(static_cast<std::size_t>(rows) * ld, rng, 4.0f);
     p[0] = 80.0f;  // a large score: exp(x - max) must not overflow
     std::vector<float> ref = p;
-    softmax_rows_at(md::GemmLevel::scalar, rows, cols, ref.data(), ld);
-    for (md::GemmLevel level : simd_levels()) {
+    softmax_rows_at(md::SimdLevel::scalar, rows, cols, ref.data(), ld);
+    for (md::SimdLevel level : simd_levels()) {
       std::vector<float> q = p;
       softmax_rows_at(level, rows, cols, q.data(), ld);
       double worst = 0;
@@ -306,7 +306,7 @@ TEST(simd_softmax_matches_the_scalar_one) {
         CHECK_NEAR(sum, 1.0, 1e-5);
         for (int k = cols; k < ld; ++k) CHECK(q[static_cast<std::size_t>(r) * ld + k] == p[static_cast<std::size_t>(r) * ld + k]);
       }
-      if (!(worst <= 2e-6)) check::fail(__FILE__, __LINE__, std::string(md::gemm_level_name(level)) + " cols " +
+      if (!(worst <= 2e-6)) check::fail(__FILE__, __LINE__, std::string(md::simd_level_name(level)) + " cols " +
                                                                 std::to_string(cols) + ": rel error " + std::to_string(worst));
     }
   }
@@ -321,7 +321,7 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
     for (int j = 0; j < H; ++j) x[j] += 30.0f;  // a row with a large mean
     const std::vector<float> gamma = random_vector(H, rng), beta = random_vector(H, rng);
     const std::vector<float> dy = random_vector(x.size(), rng);
-    auto run = [&](md::GemmLevel level, std::vector<float>& y, std::vector<float>& xhat, std::vector<float>& rstd,
+    auto run = [&](md::SimdLevel level, std::vector<float>& y, std::vector<float>& xhat, std::vector<float>& rstd,
                    std::vector<float>& dx, std::vector<float>& dgamma, std::vector<float>& dbeta) {
       y.assign(x.size(), 0.0f);
       xhat.assign(x.size(), 0.0f);
@@ -334,8 +334,8 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
                              dbeta.data());
     };
     std::vector<float> ry, rxhat, rrstd, rdx, rdg, rdb;
-    run(md::GemmLevel::scalar, ry, rxhat, rrstd, rdx, rdg, rdb);
-    for (md::GemmLevel level : simd_levels()) {
+    run(md::SimdLevel::scalar, ry, rxhat, rrstd, rdx, rdg, rdb);
+    for (md::SimdLevel level : simd_levels()) {
       std::vector<float> y, xhat, rstd, dx, dg, db;
       run(level, y, xhat, rstd, dx, dg, db);
       const double e = std::max({max_abs_diff(y, ry), max_abs_diff(xhat, rxhat), max_abs_diff(dx, rdx),
@@ -343,7 +343,7 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
       double erstd = 0;
       for (int r = 0; r < rows; ++r) erstd = std::max(erstd, std::fabs(double(rstd[r]) - rrstd[r]) / rrstd[r]);
       if (!(e <= 2e-5 && erstd <= 1e-5))
-        check::fail(__FILE__, __LINE__, std::string(md::gemm_level_name(level)) + " H " + std::to_string(H) +
+        check::fail(__FILE__, __LINE__, std::string(md::simd_level_name(level)) + " H " + std::to_string(H) +
                                             ": max abs diff " + std::to_string(e) + ", rstd rel " + std::to_string(erstd));
     }
   }
