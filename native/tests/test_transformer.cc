@@ -777,19 +777,19 @@ TEST(the_trainer_fine_tunes_it_on_a_synthetic_task) {
   c.max_positions = 16;
   c.num_classes = C;
   md::Transformer model(c, 3);
-  md::TrainData train;
+  md::TrainRows train;
   train.ids = tr_ids.data();
   train.lengths = tr_len.data();
   train.rows = 600;
   train.max_len = max_len;
   train.labels = tr_lab.data();
-  md::EvalData eval;
+  md::EvalRows eval;
   eval.ids = ev_ids.data();
   eval.lengths = ev_len.data();
   eval.rows = 200;
   eval.max_len = max_len;
   eval.labels = ev_lab.data();
-  md::TrainOptions o;
+  md::StudentTrainOptions o;
   o.epochs = 8;
   o.batch_size = 32;
   o.threads = 2;
@@ -799,7 +799,7 @@ TEST(the_trainer_fine_tunes_it_on_a_synthetic_task) {
   o.optimizer.clip_norm = 1.0f;
   o.schedule.decay = md::DecayKind::linear;
   o.schedule.warmup_fraction = 0.1f;
-  const md::TrainResult r = md::train_model(model, train, &eval, o);
+  const md::TrainReport r = md::train_model(model, train, &eval, o);
   const md::EvalResult e = md::evaluate_model(model, eval, md::EvalPath::fast);
   std::printf("  eval accuracy %.3f after %zu epochs (best %d), first-epoch loss %.3f -> last %.3f\n", e.report.accuracy,
               r.epochs.size(), r.best_epoch, r.epochs.front().train_loss, r.epochs.back().train_loss);
