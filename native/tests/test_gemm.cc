@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gemm.h"
 
 namespace {
@@ -20,13 +21,6 @@ std::vector<md::SimdLevel> runnable_levels() {
   return out;
 }
 
-std::vector<float> random_vector(std::size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = uni(rng);
-  return v;
-}
-
 // Runs one case at `level` and compares with sgemm_reference; returns the max
 // abs error relative to sqrt(K) (float rounding grows with the sum length).
 double compare_case(md::SimdLevel level, bool ta, bool tb, int M, int N, int K, float alpha, float beta, int pad,
@@ -35,9 +29,9 @@ double compare_case(md::SimdLevel level, bool ta, bool tb, int M, int N, int K, 
   const int a_rows = ta ? K : M, a_cols = ta ? M : K;
   const int b_rows = tb ? N : K, b_cols = tb ? K : N;
   const int lda = a_cols + pad, ldb = b_cols + pad, ldc = N + pad;
-  std::vector<float> A = random_vector(static_cast<std::size_t>(std::max(a_rows, 1)) * lda, rng);
-  std::vector<float> B = random_vector(static_cast<std::size_t>(std::max(b_rows, 1)) * ldb, rng);
-  std::vector<float> C0 = random_vector(static_cast<std::size_t>(std::max(M, 1)) * ldc, rng);
+  std::vector<float> A = fixtures::uniform_vector(static_cast<std::size_t>(std::max(a_rows, 1)) * lda, rng);
+  std::vector<float> B = fixtures::uniform_vector(static_cast<std::size_t>(std::max(b_rows, 1)) * ldb, rng);
+  std::vector<float> C0 = fixtures::uniform_vector(static_cast<std::size_t>(std::max(M, 1)) * ldc, rng);
   if (beta == 0.0f) {
     // beta == 0 must not read C: poison it (NaN * 0 would leak through otherwise).
     for (float& x : C0) x = std::numeric_limits<float>::quiet_NaN();
@@ -154,7 +148,7 @@ TEST(default_sgemm_matches_reference) {
   // The dispatching entry point (whatever level MODEL_DISTILL_SIMD allows).
   std::mt19937 rng(5);
   const int M = 70, N = 50, K = 300;
-  std::vector<float> A = random_vector(M * K, rng), B = random_vector(K * N, rng);
+  std::vector<float> A = fixtures::uniform_vector(M * K, rng), B = fixtures::uniform_vector(K * N, rng);
   std::vector<float> C(M * N, 0.0f), R(M * N, 0.0f);
   md::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
   md::sgemm_reference(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, R.data(), N);
@@ -174,7 +168,7 @@ TEST(rows_independent_gives_each_row_its_one_row_result) {
     for (bool tb : {true, false})
       for (int M : {1, 3, 4, 9, 37}) {
         const int N = K == 4097 ? 3 : 19;
-        std::vector<float> A = random_vector(static_cast<std::size_t>(M) * K, rng), B = random_vector(static_cast<std::size_t>(K) * N, rng);
+        std::vector<float> A = fixtures::uniform_vector(static_cast<std::size_t>(M) * K, rng), B = fixtures::uniform_vector(static_cast<std::size_t>(K) * N, rng);
         std::vector<float> C(static_cast<std::size_t>(M) * N, 0.0f), one(N), R(static_cast<std::size_t>(M) * N, 0.0f);
         md::sgemm_rows_independent(tb, M, N, K, 1.0f, A.data(), K, B.data(), tb ? K : N, 0.0f, C.data(), N);
         md::sgemm_reference(false, tb, M, N, K, 1.0f, A.data(), K, B.data(), tb ? K : N, 0.0f, R.data(), N);

@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gradcheck.h"
 #include "trainer.h"
 
 namespace {
+
+using fixtures::error_of;
 
 // logits = fc.weight * dropout(mean of the embeddings of the text's tokens) + fc.bias.
 class BagModel : public md::StudentModel {
@@ -209,15 +212,6 @@ std::vector<float> all_weights(BagModel& m) {
   std::vector<float> w;
   for (const md::Parameter* p : m.parameters()) w.insert(w.end(), p->value.data.begin(), p->value.data.end());
   return w;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

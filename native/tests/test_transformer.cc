@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gradcheck.h"
 #include "student_factory.h"
 #include "trainer.h"
@@ -22,18 +23,10 @@
 
 namespace {
 
-struct OwnedBatch {
-  std::vector<int32_t> ids, lengths;
-  int seq_len = 0;
-  md::Batch view() const {
-    md::Batch b;
-    b.ids = ids.data();
-    b.lengths = lengths.data();
-    b.batch = static_cast<int>(lengths.size());
-    b.seq_len = seq_len;
-    return b;
-  }
-};
+using fixtures::OwnedBatch;
+using fixtures::five_point_slope;
+using fixtures::max_abs_diff;
+using fixtures::softmax_rows;
 
 // Texts of the given lengths: [CLS]-like id 2 first, then ids in [1, V);
 // positions past each length hold `fill` (>= 0) or junk (fill < 0, incl. ids
@@ -82,24 +75,6 @@ void randomize(md::Transformer& model, unsigned seed) {
   std::fill_n(model.word_embeddings().value.ptr() + model.config().pad_id * H, H, 0.0f);
 }
 
-std::vector<float> softmax_rows(const std::vector<float>& logits, int C) {
-  std::vector<float> p(logits.size());
-  for (std::size_t r = 0; r < logits.size() / C; ++r) {
-    const float* x = logits.data() + r * C;
-    const float m = *std::max_element(x, x + C);
-    double sum = 0;
-    for (int c = 0; c < C; ++c) sum += std::exp(double(x[c]) - m);
-    for (int c = 0; c < C; ++c) p[r * C + c] = static_cast<float>(std::exp(double(x[c]) - m) / sum);
-  }
-  return p;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double d = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - double(b[i])));
-  return d;
-}
-
 std::vector<float> run_reference(const md::Transformer& m, const OwnedBatch& b) {
   std::vector<float> out(b.lengths.size() * m.num_classes());
   m.forward_reference(b.view(), out.data());
@@ -116,21 +91,6 @@ std::vector<float> run_train(const md::Transformer& m, const OwnedBatch& b, unsi
   md::Rng rng(seed);
   m.forward_train(*ctx, b.view(), rng, out.data());
   return out;
-}
-
-// The five-point stencil (error O(eps^4)): float forward passes need a step
-// large enough to rise above round-off, and at such steps the central
-// difference's O(eps^2) error is visible on the strongly curved paths (an
-// embedding entry moves every token's LayerNorm input).
-double five_point_slope(float& x, const std::function<double()>& loss, float eps) {
-  const float saved = x;
-  auto at = [&](float step) {
-    x = saved + step;
-    const double v = loss();
-    x = saved;
-    return v;
-  };
-  return (-at(2 * eps) + 8 * at(eps) - 8 * at(-eps) + at(-2 * eps)) / (12.0 * eps);
 }
 
 // Five-point check of d(sum w * f(x)) / dx for every entry of x:
@@ -150,13 +110,6 @@ double max_rel_error(std::vector<float>& x, const std::vector<float>& analytic, 
   return max_rel;
 }
 
-std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
 double weighted_sum(const std::vector<float>& w, const std::vector<float>& y) {
   double s = 0;
   for (std::size_t i = 0; i < y.size(); ++i) s += double(w[i]) * y[i];
@@ -171,9 +124,9 @@ TEST(layer_norm_backward_matches_finite_differences) {
   using namespace md::tfops;
   std::mt19937 rng(1);
   const int rows = 4, H = 7;
-  std::vector<float> x = random_vector(rows * H, rng, 2.0f), gamma = random_vector(H, rng), beta = random_vector(H, rng);
+  std::vector<float> x = fixtures::normal_vector(rows * H, rng, 2.0f), gamma = fixtures::normal_vector(H, rng), beta = fixtures::normal_vector(H, rng);
   for (int j = 0; j < H; ++j) x[j] += 5.0f;  // a row with a large mean
-  const std::vector<float> w = random_vector(rows * H, rng);
+  const std::vector<float> w = fixtures::normal_vector(rows * H, rng);
   std::vector<float> y(rows * H), xhat(rows * H), rstd(rows);
   auto loss = [&] {
     layer_norm_forward(rows, H, x.data(), gamma.data(), beta.data(), 1e-5f, y.data(), xhat.data(), rstd.data());
@@ -209,8 +162,8 @@ TEST(gelu_is_the_exact_erf_form_and_its_backward_matches_finite_differences) {
   for (std::size_t i = 0; i < xs.size(); ++i) CHECK_NEAR(ys[i], want[i], 2e-6);
 
   std::mt19937 rng(2);
-  std::vector<float> x = random_vector(64, rng, 2.5f);
-  const std::vector<float> w = random_vector(64, rng);
+  std::vector<float> x = fixtures::normal_vector(64, rng, 2.5f);
+  const std::vector<float> w = fixtures::normal_vector(64, rng);
   std::vector<float> y(64), dx(64);
   auto loss = [&] {
     gelu_forward(x.size(), x.data(), y.data());
@@ -238,7 +191,7 @@ TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
   for (int i = -2400; i <= 2400; ++i) x.push_back(i * 0.005f);
   for (float v : {-40.0f, -9.5f, 7.25f, 30.0f, 1e-6f, -1e-6f, 0.0f}) x.push_back(v);
   std::mt19937 rng(21);
-  const std::vector<float> dy = random_vector(x.size(), rng);
+  const std::vector<float> dy = fixtures::normal_vector(x.size(), rng);
   std::vector<float> ref_y(x.size()), ref_dx(x.size());
   gelu_forward_at(md::SimdLevel::scalar, x.size(), x.data(), ref_y.data());
   gelu_backward_at(md::SimdLevel::scalar, x.size(), x.data(), dy.data(), ref_dx.data());
@@ -270,8 +223,8 @@ TEST(simd_bias_add_equals_the_scalar_one_exactly) {
   std::mt19937 rng(24);
   for (int n : {1, 7, 16, 33, 256, 1024}) {
     const int rows = 5, ld = n + 5;  // the gap after each row is never touched
-    const std::vector<float> b = random_vector(n, rng);
-    const std::vector<float> y0 = random_vector(static_cast<std::size_t>(rows) * ld, rng);
+    const std::vector<float> b = fixtures::normal_vector(n, rng);
+    const std::vector<float> y0 = fixtures::normal_vector(static_cast<std::size_t>(rows) * ld, rng);
     std::vector<float> ref = y0;
     add_bias_rows_at(md::SimdLevel::scalar, rows, n, b.data(), ref.data(), ld);
     for (int r = 0; r < rows; ++r) CHECK(ref[static_cast<std::size_t>(r) * ld] == y0[static_cast<std::size_t>(r) * ld] + b[0]);
@@ -288,7 +241,7 @@ TEST(simd_softmax_matches_the_scalar_one) {
   std::mt19937 rng(22);
   for (int cols : {1, 5, 8, 16, 17, 52, 128}) {
     const int rows = 7, ld = cols + 3;  // a stride wider than the row: the gap is never touched
-    std::vector<float> p = random_vector(static_cast<std::size_t>(rows) * ld, rng, 4.0f);
+    std::vector<float> p = fixtures::normal_vector(static_cast<std::size_t>(rows) * ld, rng, 4.0f);
     p[0] = 80.0f;  // a large score: exp(x - max) must not overflow
     std::vector<float> ref = p;
     softmax_rows_at(md::SimdLevel::scalar, rows, cols, ref.data(), ld);
@@ -317,10 +270,10 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
   std::mt19937 rng(23);
   for (int H : {7, 16, 24, 256}) {
     const int rows = 5;
-    std::vector<float> x = random_vector(static_cast<std::size_t>(rows) * H, rng, 2.0f);
+    std::vector<float> x = fixtures::normal_vector(static_cast<std::size_t>(rows) * H, rng, 2.0f);
     for (int j = 0; j < H; ++j) x[j] += 30.0f;  // a row with a large mean
-    const std::vector<float> gamma = random_vector(H, rng), beta = random_vector(H, rng);
-    const std::vector<float> dy = random_vector(x.size(), rng);
+    const std::vector<float> gamma = fixtures::normal_vector(H, rng), beta = fixtures::normal_vector(H, rng);
+    const std::vector<float> dy = fixtures::normal_vector(x.size(), rng);
     auto run = [&](md::SimdLevel level, std::vector<float>& y, std::vector<float>& xhat, std::vector<float>& rstd,
                    std::vector<float>& dx, std::vector<float>& dgamma, std::vector<float>& dbeta) {
       y.assign(x.size(), 0.0f);
@@ -353,8 +306,8 @@ TEST(linear_backward_matches_finite_differences) {
   using namespace md::tfops;
   std::mt19937 rng(3);
   const int N = 5, in = 6, out = 4;
-  std::vector<float> X = random_vector(N * in, rng), W = random_vector(out * in, rng), b = random_vector(out, rng);
-  const std::vector<float> w = random_vector(N * out, rng);
+  std::vector<float> X = fixtures::normal_vector(N * in, rng), W = fixtures::normal_vector(out * in, rng), b = fixtures::normal_vector(out, rng);
+  const std::vector<float> w = fixtures::normal_vector(N * out, rng);
   std::vector<float> Y(N * out);
   auto loss = [&] {
     linear_forward(N, in, out, X.data(), in, W.data(), b.data(), Y.data(), out);
@@ -378,13 +331,13 @@ TEST(masked_attention_backward_matches_finite_differences) {
   for (int with_dropout = 0; with_dropout < 2; ++with_dropout) {
     std::mt19937 rng(4 + with_dropout);
     const int T = 6, keys = 4, heads = 2, D = 3, H = heads * D, ld = 3 * H + 2;  // ld: a stride wider than 3H
-    std::vector<float> qkv = random_vector(T * ld, rng);
+    std::vector<float> qkv = fixtures::normal_vector(T * ld, rng);
     std::vector<float> mask;
     if (with_dropout) {
       std::uniform_real_distribution<float> u(0.0f, 1.0f);
       for (int i = 0; i < heads * T * keys; ++i) mask.push_back(u(rng) < 0.7f ? 1.0f / 0.7f : 0.0f);
     }
-    const std::vector<float> w = random_vector(T * H, rng);
+    const std::vector<float> w = fixtures::normal_vector(T * H, rng);
     std::vector<float> probs(heads * T * keys), ctx(T * H), scratch(2 * T * keys);
     auto loss = [&] {
       attention_forward(T, keys, heads, D, qkv.data(), ld, probs.data(), mask.empty() ? nullptr : mask.data(),
@@ -462,7 +415,7 @@ TEST(embedding_and_pooler_gradients_entry_by_entry) {
   batch.ids[3] = 0;  // a pad id inside a text: embedded as the (zero) pad row, which never learns
   const md::Batch view = batch.view();
   const int C = model.num_classes();
-  std::vector<float> w = random_vector(view.batch * C, rng), logits(w.size());
+  std::vector<float> w = fixtures::normal_vector(view.batch * C, rng), logits(w.size());
   auto ctx = model.make_context();
   md::Gradients grads = model.make_gradients();
   gradcheck::linear_loss(model, *ctx, view, w, 5, logits);
@@ -512,7 +465,7 @@ TEST(hidden_state_path_gradients_match_finite_differences) {
   OwnedBatch batch = make_batch({4, 1, 5}, 30, rng, -1);
   const md::Batch view = batch.view();
   const int H = model.config().hidden;
-  std::vector<float> w = random_vector(static_cast<std::size_t>(view.batch) * view.seq_len * H, rng);
+  std::vector<float> w = fixtures::normal_vector(static_cast<std::size_t>(view.batch) * view.seq_len * H, rng);
   std::vector<float> hidden(w.size());
   auto ctx = model.make_context();
   auto loss = [&] {
