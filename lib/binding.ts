@@ -11,14 +11,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /** Raw addon surface. Wrapped classes are declared in the files that wrap them. */
-export interface NativeAddon {
+export interface RawAddon {
   coreVersion: string;
   simdLevel(): string;
   /** GFLOP/s of the core's sgemm at one shape, one thread, best of ~`seconds` (native/core/gemm_probe.h; for benchmarks). */
   benchGemm(transA: boolean, transB: boolean, M: number, N: number, K: number, seconds: number): number;
   /** GFLOP/s of a register-only FMA loop at sgemm's SIMD level: the measured single-core peak. */
   fmaPeakGflops(seconds: number): number;
-  WordPieceTokenizer: NativeWordPieceTokenizerClass;
+  WordPieceTokenizer: RawWordPieceTokenizerClass;
   countInvalidUtf8(bytes: Uint8Array): number;
   NativeStudent: RawNativeStudentClass;
   NativeClassifier: RawNativeClassifierClass;
@@ -57,7 +57,7 @@ export interface RawRows {
   labels?: Int32Array | null;
   softTargets?: Float32Array | null;
 }
-export interface RawTrainOptions {
+export interface RawStudentTrainOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -73,7 +73,7 @@ export interface RawTrainOptions {
   distillLoss: string;
   keepBest: boolean;
 }
-export interface RawTrainProgress {
+export interface RawTrainProgressEvent {
   epoch: number;
   epochs: number;
   step: number;
@@ -82,7 +82,7 @@ export interface RawTrainProgress {
   runningLoss: number;
   learningRate: number;
 }
-export interface RawEpochMetrics {
+export interface RawEpochReport {
   epoch: number;
   trainLoss: number;
   examples: number;
@@ -96,8 +96,8 @@ export interface RawEpochMetrics {
   evalMacroF1: number;
   evalSeconds: number;
 }
-export interface RawTrainResult {
-  epochs: RawEpochMetrics[];
+export interface RawTrainReport {
+  epochs: RawEpochReport[];
   bestEpoch: number;
   restoredBest: boolean;
   cancelled: boolean;
@@ -113,10 +113,10 @@ export interface RawNativeStudent {
   train(
     train: RawRows,
     evalRows: RawRows | null,
-    options: RawTrainOptions,
-    onProgress: ((p: RawTrainProgress) => void) | null,
-    onEpoch: ((e: RawEpochMetrics) => void) | null,
-  ): Promise<RawTrainResult>;
+    options: RawStudentTrainOptions,
+    onProgress: ((p: RawTrainProgressEvent) => void) | null,
+    onEpoch: ((e: RawEpochReport) => void) | null,
+  ): Promise<RawTrainReport>;
   cancel(): void;
   predictLogits(ids: Int32Array, lengths: Int32Array, maxLength: number, path: string, threads: number, batchSize: number): Float32Array;
   predictLogitsAsync(ids: Int32Array, lengths: Int32Array, maxLength: number, path: string, threads: number, batchSize: number): Promise<Float32Array>;
@@ -206,7 +206,7 @@ export interface RawNativeClassifierClass {
  * text, and the UTF-16 offset of each text in one buffer (n + 1 entries, offsets[0] = 0), which
  * the addon copies the strings into; lib/tokenizer.ts checks every argument first.
  */
-export interface NativeWordPieceTokenizer {
+export interface RawWordPieceTokenizer {
   readonly vocabSize: number;
   readonly lowercase: boolean;
   readonly unkId: number;
@@ -237,8 +237,8 @@ export interface NativeWordPieceTokenizer {
   dispose(): void;
 }
 export type TokenizerProfileStage = 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8';
-export interface NativeWordPieceTokenizerClass {
-  new (tokens: string[], lowercase: boolean): NativeWordPieceTokenizer;
+export interface RawWordPieceTokenizerClass {
+  new (tokens: string[], lowercase: boolean): RawWordPieceTokenizer;
 }
 
 const ADDON_FILE = 'model_distill.node';
@@ -279,11 +279,11 @@ export class AddonLoadError extends Error {
   }
 }
 
-let cached: NativeAddon | undefined;
+let cached: RawAddon | undefined;
 let cachedError: AddonLoadError | undefined;
 
 /** Loads the first candidate that loads; throws one AddonLoadError listing every failure. */
-export function loadAddonFrom(candidates: string[]): NativeAddon {
+export function loadAddonFrom(candidates: string[]): RawAddon {
   const attempts: { path: string; error: string }[] = [];
   for (const candidate of candidates) {
     if (!fs.existsSync(candidate)) {
@@ -292,7 +292,7 @@ export function loadAddonFrom(candidates: string[]): NativeAddon {
     }
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node binary found at run time
-      return require(candidate) as NativeAddon;
+      return require(candidate) as RawAddon;
     } catch (err) {
       attempts.push({ path: candidate, error: (err as Error).message.split('\n')[0] });
     }
@@ -301,7 +301,7 @@ export function loadAddonFrom(candidates: string[]): NativeAddon {
 }
 
 /** Loads the addon once; throws AddonLoadError (the same one on every call) when it cannot. */
-export function loadAddon(): NativeAddon {
+export function loadAddon(): RawAddon {
   if (cached) return cached;
   if (cachedError) throw cachedError;
   try {

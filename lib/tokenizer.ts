@@ -9,7 +9,7 @@
  *    with MODEL_DISTILL_BACKEND=wasm).
  * This class checks every argument and names the bad value; the backends assume valid input.
  */
-import { AddonLoadError, loadAddon, type NativeWordPieceTokenizer } from './binding';
+import { AddonLoadError, loadAddon, type RawWordPieceTokenizer } from './binding';
 import { readVocabFile, UNK_TOKEN } from './vocab';
 import { argumentError, booleanOption, checkObject, checkString, checkStringArray, describe } from './util/check-args';
 import { decodeWordPieceTokens, SPECIAL_TOKENS, WordPieceTokenizer } from './wordpiece';
@@ -70,7 +70,7 @@ export class Tokenizer {
   readonly maskId: number;
 
   private readonly tokens: readonly string[];
-  private readonly native: NativeWordPieceTokenizer | undefined;
+  private readonly native: RawWordPieceTokenizer | undefined;
   private readonly typescript: WordPieceTokenizer | undefined;
   private readonly specialIds: ReadonlySet<number>;
   private idOf: Map<string, number> | undefined; // built on first tokenToId()

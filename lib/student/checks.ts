@@ -3,7 +3,7 @@
  * model spec, encoded rows, training and prediction options. The C++ side assumes valid input,
  * so everything it is given passes through here first.
  */
-import type { RawRows, RawTrainOptions } from '../binding';
+import type { RawRows, RawStudentTrainOptions } from '../binding';
 import { approximateParameters, atMost, SIZE_LIMITS } from '../size-limits';
 import { describe } from '../util/check-args';
 import type { EvalRows, StudentSpec, TransformerSpec } from './types';
@@ -145,7 +145,7 @@ export function checkEvalRows(evalRows: EvalRows | null | undefined, vocabSize: 
   return evalRaw;
 }
 
-export function checkTrainOptions(options: unknown): RawTrainOptions {
+export function checkTrainOptions(options: unknown): RawStudentTrainOptions {
   checkObject(options, 'options');
   const o: Record<string, unknown> = { ...TRAIN_DEFAULTS, ...stripUndefined(options) };
   return {

@@ -7,7 +7,7 @@
  * Rows come in the layout Tokenizer.encodeBatch returns: `ids` [rows, maxLength] row-major,
  * `lengths` the real length of each row (>= 1). Token id 0 must be [PAD] (the models' padding row).
  */
-import { loadAddon, RawEpochMetrics, RawNativeStudent, RawRows, RawStudentSpec, RawTrainOptions, RawTrainProgress, RawTrainResult } from '../binding';
+import { loadAddon, RawEpochReport, RawNativeStudent, RawRows, RawStudentSpec, RawStudentTrainOptions, RawTrainProgressEvent, RawTrainReport } from '../binding';
 import { checkNonEmptyString, describe } from '../util/check-args';
 import { checkEvalRows, checkInteger, checkObject, checkPredictOptions, checkRows, checkStudentSpec, checkTrainOptions, checkTyped, isAbortSignal } from './checks';
 import { embeddingWidth } from './types';
@@ -15,13 +15,13 @@ import type { EncodedRows, EpochReport, EvalRows, ModelKind, PredictOptions, Stu
 
 /** native/addon/train_session_wrap.cc (the raw shape; NativeStudent.trainStream is the API). */
 interface RawTrainSession {
-  trainPart(rows: RawRows, onProgress: ((p: RawTrainProgress) => void) | null): Promise<{ examples: number; steps: number; cancelled: boolean }>;
-  endEpoch(): Promise<RawEpochMetrics>;
-  finish(): Promise<RawTrainResult>;
+  trainPart(rows: RawRows, onProgress: ((p: RawTrainProgressEvent) => void) | null): Promise<{ examples: number; steps: number; cancelled: boolean }>;
+  endEpoch(): Promise<RawEpochReport>;
+  finish(): Promise<RawTrainReport>;
   cancel(): void;
 }
 interface RawTrainSessionClass {
-  new (student: RawNativeStudent, options: RawTrainOptions, totalSteps: number, evalRows: RawRows | null): RawTrainSession;
+  new (student: RawNativeStudent, options: RawStudentTrainOptions, totalSteps: number, evalRows: RawRows | null): RawTrainSession;
 }
 
 export class NativeStudent {
@@ -109,7 +109,7 @@ export class NativeStudent {
       return { epochs: [], bestEpoch: 0, examplesPerSecond: 0, cancelled: true, steps: 0, restoredBest: false };
     }
     const onProgress = hooks.onProgress ? hooks.onProgress.bind(hooks) : null;
-    const onEpoch = hooks.onEpoch ? (e: RawEpochMetrics) => hooks.onEpoch!(epochReport(e)) : null;
+    const onEpoch = hooks.onEpoch ? (e: RawEpochReport) => hooks.onEpoch!(epochReport(e)) : null;
     const promise = native.train(trainRaw, evalRaw, raw, onProgress, onEpoch);
     const abort = (): void => native.cancel();
     signal?.addEventListener('abort', abort, { once: true });
@@ -185,7 +185,7 @@ export class NativeStudent {
       signal?.removeEventListener('abort', abort);
     }
     // Always finish: it restores the best epoch and unlocks the student, also after a failure.
-    let result: RawTrainResult;
+    let result: RawTrainReport;
     try {
       result = await session.finish();
     } catch (err) {
@@ -305,7 +305,7 @@ export function softmaxRows(logits: Float32Array, C: number): Float32Array {
 
 // ---- raw results -> public reports ---------------------------------------------------------
 
-function epochReport(e: RawEpochMetrics): EpochReport {
+function epochReport(e: RawEpochReport): EpochReport {
   const report: EpochReport = {
     epoch: e.epoch,
     trainLoss: e.trainLoss,

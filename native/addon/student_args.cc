@@ -45,8 +45,8 @@ Rows read_rows(Napi::Env env, Napi::Value ids, Napi::Value lengths, Napi::Value 
   return r;
 }
 
-md::TrainOptions read_train_options(Napi::Env env, Napi::Object o) {
-  md::TrainOptions t;
+md::StudentTrainOptions read_train_options(Napi::Env env, Napi::Object o) {
+  md::StudentTrainOptions t;
   t.epochs = int_field(env, o, "epochs");
   t.batch_size = int_field(env, o, "batchSize");
   t.seed = static_cast<uint64_t>(number_field(env, o, "seed"));
@@ -65,7 +65,7 @@ md::TrainOptions read_train_options(Napi::Env env, Napi::Object o) {
   return t;
 }
 
-Napi::Object epoch_object(Napi::Env env, const md::EpochMetrics& m) {
+Napi::Object epoch_object(Napi::Env env, const md::EpochReport& m) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("epoch", m.epoch);
   o.Set("trainLoss", m.train_loss);
@@ -82,7 +82,7 @@ Napi::Object epoch_object(Napi::Env env, const md::EpochMetrics& m) {
   return o;
 }
 
-Napi::Object progress_object(Napi::Env env, const md::TrainProgress& p) {
+Napi::Object progress_object(Napi::Env env, const md::TrainProgressEvent& p) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("epoch", p.epoch);
   o.Set("epochs", p.epochs);
@@ -94,7 +94,7 @@ Napi::Object progress_object(Napi::Env env, const md::TrainProgress& p) {
   return o;
 }
 
-Napi::Object train_result_object(Napi::Env env, const md::TrainResult& r) {
+Napi::Object train_result_object(Napi::Env env, const md::TrainReport& r) {
   Napi::Object o = Napi::Object::New(env);
   Napi::Array epochs = Napi::Array::New(env, r.epochs.size());
   for (std::size_t i = 0; i < r.epochs.size(); ++i) epochs.Set(static_cast<uint32_t>(i), epoch_object(env, r.epochs[i]));

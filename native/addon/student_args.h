@@ -1,6 +1,6 @@
 // Reading a student's arguments out of JS and writing its training reports back, shared by
 // the wrappers that train (student_wrap.cc: train(); train_session_wrap.cc: chunked training).
-// lib/student.ts has already checked types and ranges; these guard the C++.
+// lib/student/checks.ts has already checked types and ranges; these guard the C++.
 #pragma once
 #include <napi.h>
 
@@ -39,12 +39,12 @@ struct Rows {
 // Copies and checks token rows (every length in [1, maxLength], every id in the vocabulary).
 Rows read_rows(Napi::Env env, Napi::Value ids, Napi::Value lengths, Napi::Value max_length, int vocab_size);
 
-// The raw train options of lib/binding.ts RawTrainOptions; throws std::invalid_argument via validate().
-md::TrainOptions read_train_options(Napi::Env env, Napi::Object o);
+// The raw train options of lib/binding.ts RawStudentTrainOptions; throws std::invalid_argument via validate().
+md::StudentTrainOptions read_train_options(Napi::Env env, Napi::Object o);
 
-Napi::Object epoch_object(Napi::Env env, const md::EpochMetrics& m);
-Napi::Object progress_object(Napi::Env env, const md::TrainProgress& p);
-// lib/binding.ts RawTrainResult.
-Napi::Object train_result_object(Napi::Env env, const md::TrainResult& r);
+Napi::Object epoch_object(Napi::Env env, const md::EpochReport& m);
+Napi::Object progress_object(Napi::Env env, const md::TrainProgressEvent& p);
+// lib/binding.ts RawTrainReport.
+Napi::Object train_result_object(Napi::Env env, const md::TrainReport& r);
 
 }  // namespace md_addon

@@ -1,12 +1,12 @@
 // N-API wrapper of a student model (JS class `NativeStudent` on the addon; the public TypeScript
-// class is NativeStudent in lib/student.ts, which checks and defaults every argument first).
+// class is NativeStudent in lib/student/native-student.ts, which checks and defaults every argument first).
 //
 // Raw surface (see RawNativeStudent in lib/binding.ts):
 //   new NativeStudent({ kind, vocabSize, numClasses, embeddingDim, windows, filters, hidden,
 //                       bidirectional, dropout, seed })
 //   setEmbeddings(vectors: Float32Array, rows, dim, found: Uint8Array | null)
 //   train(train: { ids, lengths, maxLength, labels|null, softTargets|null }, eval: {...}|null,
-//         options: {...}, onProgress: fn|null, onEpoch: fn|null): Promise<RawTrainResult>
+//         options: {...}, onProgress: fn|null, onEpoch: fn|null): Promise<RawTrainReport>
 //   cancel()                 asks the running train() to stop after its current batch
 //   predictLogits(ids, lengths, maxLength, path: 'fast'|'reference', threads, batchSize): Float32Array
 //   predictLogitsAsync(same): Promise<Float32Array>
@@ -39,7 +39,7 @@ const napi_type_tag kStudentTag = {0x6d642d73747564ULL, 0x656e742d77726170ULL};
 
 [[noreturn]] void throw_js(Napi::Env env, const std::exception& e) { throw Napi::Error::New(env, e.what()); }
 
-// ---- argument readers (lib/student.ts has already checked types; these guard the C++) ----
+// ---- argument readers (lib/student/checks.ts has already checked types; these guard the C++) ----
 
 md::StudentSpec read_spec(Napi::Env env, Napi::Object object) {
   md::StudentSpec spec;
@@ -70,7 +70,7 @@ md::StudentSpec read_spec(Napi::Env env, Napi::Object object) {
     c.bidirectional = object.Get("bidirectional").ToBoolean().Value();
     c.dropout = static_cast<float>(number_field(env, object, "dropout"));
   } else if (spec.kind == "transformer") {
-    // A BERT-style teacher (lib/student.ts TransformerSpec); dropout is used for
+    // A BERT-style teacher (lib/student/types.ts TransformerSpec); dropout is used for
     // both the hidden and the attention dropout, as BERT's configs usually do.
     md::TransformerConfig& c = spec.transformer;
     c.vocab_size = int_field(env, object, "vocabSize");
@@ -151,8 +151,8 @@ class PredictWorker : public Napi::AsyncWorker {
 // What the training thread reports to the JS thread (queued, in order).
 struct TrainEvent {
   bool is_epoch = false;
-  md::TrainProgress progress;
-  md::EpochMetrics epoch;
+  md::TrainProgressEvent progress;
+  md::EpochReport epoch;
 };
 
 class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
@@ -171,7 +171,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
   bool has_eval = false;
   std::vector<int32_t> labels, eval_labels;
   std::vector<float> soft_targets;
-  md::TrainOptions options;
+  md::StudentTrainOptions options;
   Napi::FunctionReference on_progress, on_epoch;
 
   void Start() {
@@ -182,14 +182,14 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
 
   void Execute(const ExecutionProgress& progress) override {
     try {
-      md::TrainData data;
+      md::TrainRows data;
       data.ids = train_rows.ids.data();
       data.lengths = train_rows.lengths.data();
       data.rows = train_rows.rows;
       data.max_len = train_rows.max_len;
       data.labels = labels.empty() ? nullptr : labels.data();
       data.soft_targets = soft_targets.empty() ? nullptr : soft_targets.data();
-      md::EvalData eval;
+      md::EvalRows eval;
       if (has_eval) {
         eval.ids = eval_rows.ids.data();
         eval.lengths = eval_rows.lengths.data();
@@ -197,7 +197,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
         eval.max_len = eval_rows.max_len;
         eval.labels = eval_labels.data();
       }
-      md::TrainOptions run = options;
+      md::StudentTrainOptions run = options;
       run.cancel = cancel_.get();
       // Progress is throttled (every update would flood the JS thread); epoch ends always go.
       using Clock = std::chrono::steady_clock;
@@ -205,7 +205,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
       const int64_t per_epoch = (data.rows + run.batch_size - 1) / run.batch_size;
       const bool want_progress = !on_progress.IsEmpty();
       if (want_progress) {
-        run.on_progress = [&, per_epoch](const md::TrainProgress& p) {
+        run.on_progress = [&, per_epoch](const md::TrainProgressEvent& p) {
           const Clock::time_point now = Clock::now();
           if (now - last < std::chrono::milliseconds(100) && p.step % per_epoch != 0) return;
           last = now;
@@ -214,7 +214,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
           progress.Send(&event, 1);
         };
       }
-      run.on_epoch = [&](const md::EpochMetrics& m) {
+      run.on_epoch = [&](const md::EpochReport& m) {
         TrainEvent event;
         event.is_epoch = true;
         event.epoch = m;
@@ -269,7 +269,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<TrainEvent> {
   std::shared_ptr<StudentHandle> handle_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   Napi::ObjectReference owner_;
-  md::TrainResult result_;
+  md::TrainReport result_;
   bool hook_error_ = false;
   Napi::ObjectReference hook_error_value_;
 };

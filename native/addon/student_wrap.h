@@ -1,6 +1,6 @@
 // N-API wrapper of a student model (md::StudentModel via student_factory.h);
 // see student_wrap.cc for the raw JS surface. The public TypeScript class is
-// NativeStudent in lib/student.ts, which checks every argument before calling here.
+// NativeStudent in lib/student/native-student.ts, which checks every argument before calling here.
 #pragma once
 #include <napi.h>
 

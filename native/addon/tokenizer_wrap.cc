@@ -1,7 +1,7 @@
 // N-API wrapper of md::WordPieceTokenizer (JS class `WordPieceTokenizer` on the addon; the public
 // TypeScript class is lib/tokenizer.ts, which checks every argument before calling here).
 //
-// Raw surface (see NativeWordPieceTokenizer in lib/binding.ts):
+// Raw surface (see RawWordPieceTokenizer in lib/binding.ts):
 //   new WordPieceTokenizer(tokens: string[], lowercase: boolean)
 //   encode(text, addSpecialTokens): Int32Array            tokenize(text): string[]
 //   encodeBatch(texts, from, offsets, maxLength, addSpecialTokens): { ids, lengths }

@@ -1,14 +1,14 @@
 // N-API wrapper of md::TrainSession (JS class `TrainSession` on the addon; the public
-// TypeScript side is NativeStudent.trainStream in lib/student.ts, which checks every argument).
+// TypeScript side is NativeStudent.trainStream in lib/student/native-student.ts, which checks every argument).
 //
-// Raw surface (see RawTrainSession in lib/binding.ts):
-//   new TrainSession(student: NativeStudent, options: RawTrainOptions, totalSteps: number,
+// Raw surface (see RawTrainSession in lib/student/native-student.ts):
+//   new TrainSession(student: NativeStudent, options: RawStudentTrainOptions, totalSteps: number,
 //                    eval: { ids, lengths, maxLength, labels } | null)
 //       locks the student for training (its other methods refuse) until finish()
 //   trainPart(rows: { ids, lengths, maxLength, labels|null, softTargets|null }, onProgress: fn|null)
 //       : Promise<{ examples, steps, cancelled }>   shuffles the part, trains on it
-//   endEpoch(): Promise<RawEpochMetrics>             closes the epoch, evaluates on `eval`
-//   finish(): Promise<RawTrainResult>                restores the best epoch, unlocks the student
+//   endEpoch(): Promise<RawEpochReport>             closes the epoch, evaluates on `eval`
+//   finish(): Promise<RawTrainReport>                restores the best epoch, unlocks the student
 //   cancel()                                         stops the running part after its batch
 //
 // One call at a time: a call while another is in flight is refused. Rows are COPIED on the
@@ -37,12 +37,12 @@ struct SessionState {
   bool has_eval = false;
   std::unique_ptr<md::TrainSession> session;
   // Where the running part's progress goes (set and called on the worker thread).
-  std::function<void(const md::TrainProgress&)> sink;
+  std::function<void(const md::TrainProgressEvent&)> sink;
   bool busy = false;      // a worker is in flight (JS thread only)
   bool finished = false;  // the student is unlocked
 
-  md::EvalData eval() const {
-    md::EvalData e;
+  md::EvalRows eval() const {
+    md::EvalRows e;
     e.ids = eval_rows.ids.data();
     e.lengths = eval_rows.lengths.data();
     e.rows = eval_rows.rows;
@@ -67,10 +67,10 @@ struct SessionState {
 namespace {
 
 // trainPart: one part, with throttled progress events to the JS thread.
-class PartWorker : public Napi::AsyncProgressQueueWorker<md::TrainProgress> {
+class PartWorker : public Napi::AsyncProgressQueueWorker<md::TrainProgressEvent> {
  public:
   PartWorker(Napi::Env env, Napi::Object owner, std::shared_ptr<SessionState> state)
-      : Napi::AsyncProgressQueueWorker<md::TrainProgress>(env, "model-distill:trainPart"),
+      : Napi::AsyncProgressQueueWorker<md::TrainProgressEvent>(env, "model-distill:trainPart"),
         deferred_(Napi::Promise::Deferred::New(env)),
         state_(std::move(state)) {
     owner_ = Napi::Persistent(owner);
@@ -84,7 +84,7 @@ class PartWorker : public Napi::AsyncProgressQueueWorker<md::TrainProgress> {
 
   void Execute(const ExecutionProgress& progress) override {
     try {
-      md::TrainData data;
+      md::TrainRows data;
       data.ids = rows.ids.data();
       data.lengths = rows.lengths.data();
       data.rows = rows.rows;
@@ -94,7 +94,7 @@ class PartWorker : public Napi::AsyncProgressQueueWorker<md::TrainProgress> {
       using Clock = std::chrono::steady_clock;
       Clock::time_point last = Clock::now() - std::chrono::seconds(1);
       if (!on_progress.IsEmpty()) {
-        state_->sink = [&](const md::TrainProgress& p) {
+        state_->sink = [&](const md::TrainProgressEvent& p) {
           const Clock::time_point now = Clock::now();
           if (now - last < std::chrono::milliseconds(100)) return;
           last = now;
@@ -111,7 +111,7 @@ class PartWorker : public Napi::AsyncProgressQueueWorker<md::TrainProgress> {
       SetError(e.what());
     }
   }
-  void OnProgress(const md::TrainProgress* events, size_t count) override {
+  void OnProgress(const md::TrainProgressEvent* events, size_t count) override {
     if (on_progress.IsEmpty() || count == 0) return;
     Napi::HandleScope scope(Env());
     try {
@@ -156,7 +156,7 @@ class SessionWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       if (job_ == Job::end_epoch) {
-        const md::EvalData eval = state_->eval();
+        const md::EvalRows eval = state_->eval();
         epoch_ = state_->session->end_epoch(state_->has_eval ? &eval : nullptr);
       } else {
         result_ = state_->session->finish();
@@ -183,8 +183,8 @@ class SessionWorker : public Napi::AsyncWorker {
   std::shared_ptr<SessionState> state_;
   Job job_;
   Napi::ObjectReference owner_;
-  md::EpochMetrics epoch_;
-  md::TrainResult result_;
+  md::EpochReport epoch_;
+  md::TrainReport result_;
 };
 
 }  // namespace
@@ -218,10 +218,10 @@ TrainSessionWrap::TrainSessionWrap(const Napi::CallbackInfo& info) : Napi::Objec
   }
   const int64_t total_steps = info[2].As<Napi::Number>().Int64Value();
   try {
-    md::TrainOptions options = read_train_options(env, info[1].As<Napi::Object>());
+    md::StudentTrainOptions options = read_train_options(env, info[1].As<Napi::Object>());
     options.cancel = state->cancel.get();
     SessionState* raw = state.get();  // the session lives inside the state
-    options.on_progress = [raw](const md::TrainProgress& p) {
+    options.on_progress = [raw](const md::TrainProgressEvent& p) {
       if (raw->sink) raw->sink(p);
     };
     state->session = std::make_unique<md::TrainSession>(*state->handle->model, options, total_steps);

@@ -1,7 +1,7 @@
 // N-API wrapper of md::TrainSession (trainer.h): a student's training run fed
 // in parts, so a pool far larger than memory can be streamed from its file one
 // chunk at a time. See train_session_wrap.cc for the raw JS surface; the public
-// TypeScript side is NativeStudent.trainStream in lib/student.ts.
+// TypeScript side is NativeStudent.trainStream in lib/student/native-student.ts.
 #pragma once
 #include <napi.h>
 

@@ -17,7 +17,7 @@ struct Shape {
   int M, N, K;
 };
 
-double gflops(md::GemmLevel level, const Shape& s, double seconds) {
+double gflops(md::SimdLevel level, const Shape& s, double seconds) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> uni(-1, 1);
   std::vector<float> A(static_cast<size_t>(s.M) * s.K), B(static_cast<size_t>(s.K) * s.N),
@@ -55,13 +55,16 @@ int main(int argc, char** argv) {
       {"im2col conv dX = dY . W (k=5)", false, false, 64 * 34, 5 * 128, 128},
       {"gru step x . W^T  M=32", false, true, 32, 384, 128},
       {"gru step h . U^T  M=64", false, true, 64, 384, 128},
+      {"small M: batch-1 gru step h . U^T", false, true, 1, 384, 128},
+      {"small M: 4 rows . W^T (micro-batch group)", false, true, 4, 384, 128},
+      {"small M: 4 rows . B [K,N] (axpy)", false, false, 4, 384, 128},
       {"square 512", false, false, 512, 512, 512},
   };
   std::printf("%-45s %8s %8s %8s\n", "shape (M x N x K)", "scalar", "avx2", "avx512");
   for (const Shape& s : shapes) {
     std::printf("%-45s", s.what);
-    for (md::GemmLevel l : {md::GemmLevel::scalar, md::GemmLevel::avx2, md::GemmLevel::avx512}) {
-      if (md::gemm_level_supported(l))
+    for (md::SimdLevel l : {md::SimdLevel::scalar, md::SimdLevel::avx2, md::SimdLevel::avx512}) {
+      if (md::simd_level_supported(l))
         std::printf(" %8.1f", gflops(l, s, seconds));
       else
         std::printf(" %8s", "-");

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu_features.h"
+#include "simd.h"
 #include "gemm.h"
 #include "thread_pool.h"
 #include "transformer.h"
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
 
   std::printf("transformer L=%d H=%d A=%d I=%d V=%d, batch %d x %d tokens, %d threads (pool size %d), gemm %s\n",
               c.layers, c.hidden, c.heads, c.intermediate, c.vocab_size, batch, length, threads, pool.size(),
-              md::gemm_level_name(md::gemm_default_level()));
+              md::simd_level_name(md::simd_default_level()));
   std::printf("forward matmul FLOPs per batch: %.3f G\n", flops_forward * 1e-9);
   if (rows != "train") run("forward", 1.0, [&](int s) { model.forward_fast(shards[s].batch, logits[s].data()); });
   if (rows != "forward") run("forward+back", 3.0, [&](int s) {

@@ -1,6 +1,5 @@
-// Run-time CPU feature detection. Kernels are compiled for several instruction
-// sets with target attributes and pick one here, so one binary runs on any
-// x86-64 (a published build must never use -march=native).
+// The SIMD level as two flags, kept for int8_kernels.cc only (the quantization work owns that
+// file); everything else asks simd.h (simd_default_level()), which this is derived from.
 #pragma once
 
 namespace md {
@@ -10,8 +9,7 @@ struct CpuFeatures {
   bool avx512f = false;
 };
 
-// Detected once, then cached. MODEL_DISTILL_SIMD=scalar|avx2 in the environment
-// caps the level, so tests can exercise every path on one machine.
+// simd_default_level() as flags (MODEL_DISTILL_SIMD caps it the same way). Defined in simd.cc.
 const CpuFeatures& cpu_features();
 
 }  // namespace md

@@ -8,11 +8,13 @@
 // sgemm is single-threaded on purpose: models parallelise over the batch (one
 // shard per thread), which scales better than splitting small matrices. It is a
 // cache-blocked, panel-packing GEMM (the GotoBLAS/BLIS scheme) with a register
-// micro-kernel chosen at run time from md::cpu_features(): AVX-512, AVX2+FMA,
-// or a portable scalar one. For M <= 4 (and K <= 4096) it skips the packing and
+// micro-kernel chosen at run time from md::simd_default_level(): AVX-512,
+// AVX2+FMA, or a portable scalar one (gemm_kernels.h). For M <= 4 (and K <= 4096) it skips the packing and
 // reads B in place (dot-product or axpy kernels at the same level): packing B
 // per call cost as much as the multiply at batch 1 (a GRU step at batch 1).
 #pragma once
+
+#include "simd.h"
 
 namespace md {
 
@@ -32,19 +34,9 @@ void sgemm_rows_independent(bool trans_b, int M, int N, int K, float alpha, cons
 void sgemm_reference(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                      const float* B, int ldb, float beta, float* C, int ldc);
 
-// Instruction-set levels of the micro-kernel. sgemm uses the widest one
-// cpu_features() allows; tests call sgemm_at_level to exercise each one.
-enum class GemmLevel { scalar = 0, avx2 = 1, avx512 = 2 };
-
-// The level sgemm uses on this machine (honours MODEL_DISTILL_SIMD).
-GemmLevel gemm_default_level();
-// True when this CPU can run `level` (regardless of MODEL_DISTILL_SIMD).
-bool gemm_level_supported(GemmLevel level);
-const char* gemm_level_name(GemmLevel level);
-
-// sgemm with an explicit micro-kernel level; throws std::invalid_argument when
-// the CPU cannot run it.
-void sgemm_at_level(GemmLevel level, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+// sgemm with the kernels of an explicit SIMD level (tests and benches run each one); throws
+// std::invalid_argument when the CPU cannot run it.
+void sgemm_at_level(SimdLevel level, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
                     int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
 }  // namespace md

@@ -8,11 +8,7 @@
 #include <vector>
 
 #include "gemm.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define MD_PROBE_X86 1
-#endif
+#include "simd.h"
 
 namespace md {
 
@@ -41,7 +37,7 @@ double best_rate(double flops, double seconds, F&& body) {
   return best;
 }
 
-#ifdef MD_PROBE_X86
+#ifdef MD_SIMD_X86
 // 24 independent accumulator chains: more than FMA latency x throughput on any
 // current core, so the loop runs at the FMA units' issue rate.
 __attribute__((target("avx512f"))) float fma_loop_avx512(long iters, float seed) {
@@ -104,14 +100,14 @@ double sgemm_gflops(bool trans_a, bool trans_b, int M, int N, int K, double seco
 }
 
 double fma_peak_gflops(double seconds) {
-  const GemmLevel level = gemm_default_level();
+  const SimdLevel level = simd_default_level();
   constexpr long kIters = 1 << 16;
   // Read through volatiles: a constant argument would let the compiler run the loop once and reuse the result.
   volatile float sink = 0, seed = 1.0f;
-#ifdef MD_PROBE_X86
-  if (level == GemmLevel::avx512)
+#ifdef MD_SIMD_X86
+  if (level == SimdLevel::avx512)
     return best_rate(2.0 * kIters * 24 * 16, seconds, [&] { sink = sink + fma_loop_avx512(kIters, seed); });
-  if (level == GemmLevel::avx2)
+  if (level == SimdLevel::avx2)
     return best_rate(2.0 * kIters * 12 * 8, seconds, [&] { sink = sink + fma_loop_avx2(kIters, seed); });
 #endif
   return best_rate(2.0 * kIters * 8, seconds, [&] { sink = sink + fma_loop_scalar(kIters, seed); });

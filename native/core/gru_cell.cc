@@ -2,12 +2,7 @@
 
 #include <cmath>
 
-#include "cpu_features.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define MD_GRU_X86 1
-#endif
+#include "simd.h"
 
 namespace md {
 
@@ -58,7 +53,7 @@ void backward_scalar(int H, const float* gates, const float* ghn, const float* h
   backward_body(H, gates, ghn, h_prev, dh, dgi, dgh);
 }
 
-#ifdef MD_GRU_X86
+#ifdef MD_SIMD_X86
 
 // exp(x) for 8 floats: Cephes' expf (range reduction by ln 2, degree-5
 // polynomial, relative error ~1e-7 over the clamped range).
@@ -123,21 +118,21 @@ __attribute__((target("avx2,fma"))) void backward_avx2(int H, const float* gates
   backward_body(H, gates, ghn, h_prev, dh, dgi, dgh);
 }
 
-#endif  // MD_GRU_X86
+#endif  // MD_SIMD_X86
 
 using ForwardKernel = void (*)(int, const float*, const float*, const float*, const float*, float*, float*, float*);
 using BackwardKernel = void (*)(int, const float*, const float*, const float*, float*, float*, float*);
 
 ForwardKernel pick_forward() {
-#ifdef MD_GRU_X86
-  if (cpu_features().avx2_fma) return forward_avx2;
+#ifdef MD_SIMD_X86
+  if (simd_default_level() >= SimdLevel::avx2) return forward_avx2;
 #endif
   return gru_cell_forward_scalar;
 }
 
 BackwardKernel pick_backward() {
-#ifdef MD_GRU_X86
-  if (cpu_features().avx2_fma) return backward_avx2;
+#ifdef MD_SIMD_X86
+  if (simd_default_level() >= SimdLevel::avx2) return backward_avx2;
 #endif
   return backward_scalar;
 }

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "cpu_features.h"
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace md {
@@ -174,7 +174,7 @@ void Adam::step(const Gradients& grads, float lr, float grad_scale) {
   const double bc1 = 1.0 - std::pow(double(options_.beta1), double(steps_));
   const double bc2 = 1.0 - std::pow(double(options_.beta2), double(steps_));
   const bool decoupled = options_.kind == OptimizerKind::adamw;
-  const bool avx2 = cpu_features().avx2_fma;
+  const bool avx2 = simd_default_level() >= SimdLevel::avx2;
 
   std::vector<std::size_t> sizes;
   for (const Parameter* p : params_) sizes.push_back(p->value.size());

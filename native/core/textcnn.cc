@@ -6,15 +6,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "cpu_features.h"
 #include "gemm.h"
 #include "memory_trim.h"
+#include "simd.h"
 #include "thread_pool.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define MD_TEXTCNN_X86 1
-#endif
 
 namespace md {
 
@@ -70,7 +65,7 @@ void window_max_scalar(const float* const* rows, int nw, int k, int off, int F, 
   }
 }
 
-#ifdef MD_TEXTCNN_X86
+#ifdef MD_SIMD_X86
 __attribute__((target("avx2,fma"))) void axpy_avx2(int n, float a, const float* x, float* y) {
   const __m256 va = _mm256_set1_ps(a);
   int i = 0;
@@ -128,12 +123,12 @@ __attribute__((target("avx2,fma"))) void window_max_avx2(const float* const* row
 #endif
 
 bool use_avx2() {
-  static const bool yes = cpu_features().avx2_fma;
+  static const bool yes = simd_default_level() >= SimdLevel::avx2;
   return yes;
 }
 
 void axpy(int n, float a, const float* x, float* y) {
-#ifdef MD_TEXTCNN_X86
+#ifdef MD_SIMD_X86
   if (use_avx2()) return axpy_avx2(n, a, x, y);
 #endif
   axpy_scalar(n, a, x, y);
@@ -142,7 +137,7 @@ void axpy(int n, float a, const float* x, float* y) {
 template <bool WithArg>
 void window_max(const float* const* rows, int nw, int k, int off, int F, const float* bias, float* out_max,
                 int32_t* out_arg) {
-#ifdef MD_TEXTCNN_X86
+#ifdef MD_SIMD_X86
   if (use_avx2()) return window_max_avx2<WithArg>(rows, nw, k, off, F, bias, out_max, out_arg);
 #endif
   window_max_scalar<WithArg>(rows, nw, k, off, F, bias, out_max, out_arg, 0);

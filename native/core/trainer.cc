@@ -60,7 +60,7 @@ void validate_tokens(const char* what, const int32_t* ids, const int32_t* length
   }
 }
 
-void validate_train(const StudentModel& model, const TrainData& d) {
+void validate_train(const StudentModel& model, const TrainRows& d) {
   const int C = model.num_classes();
   if (d.rows < 1) throw std::invalid_argument("training data: no rows");
   validate_tokens("training data", d.ids, d.lengths, d.rows, d.max_len, model.vocab_size());
@@ -75,7 +75,7 @@ void validate_train(const StudentModel& model, const TrainData& d) {
   }
 }
 
-void validate_eval(const StudentModel& model, const EvalData& d) {
+void validate_eval(const StudentModel& model, const EvalRows& d) {
   validate_tokens("eval data", d.ids, d.lengths, d.rows, d.max_len, model.vocab_size());
   if (d.rows > 0 && !d.labels) throw std::invalid_argument("eval data: labels are required");
   const int C = model.num_classes();
@@ -160,7 +160,7 @@ double reduce_gradients(std::vector<Shard>& shards, int used) {
 
 }  // namespace
 
-void TrainOptions::validate() const {
+void StudentTrainOptions::validate() const {
   if (epochs < 1) throw std::invalid_argument("epochs must be >= 1, got " + std::to_string(epochs));
   if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1, got " + std::to_string(batch_size));
   if (eval_batch_size < 1)
@@ -208,7 +208,7 @@ std::vector<float> predict_logits(const StudentModel& model, const int32_t* ids,
   return logits;
 }
 
-EvalResult evaluate_model(const StudentModel& model, const EvalData& data, EvalPath path, int batch_size, int threads) {
+EvalResult evaluate_model(const StudentModel& model, const EvalRows& data, EvalPath path, int batch_size, int threads) {
   validate_eval(model, data);
   const int C = model.num_classes();
   const std::vector<float> logits =
@@ -231,7 +231,7 @@ struct TrainSession::State {
   std::vector<Shard> shards;
   Adam adam;
   Rng shuffle_rng;
-  State(StudentModel& model, const TrainOptions& options, int threads)
+  State(StudentModel& model, const StudentTrainOptions& options, int threads)
       : shards(static_cast<std::size_t>(std::min<int64_t>(threads, options.batch_size))),
         adam(model, options.optimizer),
         shuffle_rng(mix(options.seed)) {
@@ -242,7 +242,7 @@ struct TrainSession::State {
   }
 };
 
-TrainSession::TrainSession(StudentModel& model, const TrainOptions& options, int64_t total_steps)
+TrainSession::TrainSession(StudentModel& model, const StudentTrainOptions& options, int64_t total_steps)
     : model_(model), options_(options), total_steps_(total_steps) {
   options_.validate();
   if (total_steps < 1) throw std::invalid_argument("total_steps must be >= 1, got " + std::to_string(total_steps));
@@ -255,7 +255,7 @@ TrainSession::~TrainSession() = default;
 
 void TrainSession::shuffle(std::vector<int64_t>& order) { md::shuffle(order, state_->shuffle_rng); }
 
-void TrainSession::train_part(const TrainData& part) {
+void TrainSession::train_part(const TrainRows& part) {
   if (finished_) throw std::logic_error("TrainSession: train_part after finish");
   validate_train(model_, part);
   std::vector<int64_t> order(static_cast<std::size_t>(part.rows));
@@ -264,12 +264,12 @@ void TrainSession::train_part(const TrainData& part) {
   train_rows(part, order.data(), part.rows);
 }
 
-void TrainSession::train_rows(const TrainData& train, const int64_t* order, int64_t n) {
+void TrainSession::train_rows(const TrainRows& train, const int64_t* order, int64_t n) {
   if (finished_) throw std::logic_error("TrainSession: train_rows after finish");
   const int C = model_.num_classes();
-  const TrainOptions& options = options_;
+  const StudentTrainOptions& options = options_;
   std::vector<Shard>& shards = state_->shards;
-  EpochMetrics& m = current_;
+  EpochReport& m = current_;
   const int64_t batches = (n + options.batch_size - 1) / options.batch_size;
   for (int64_t b = 0; b < batches; ++b) {
     if (options.cancel && options.cancel->load()) {
@@ -340,7 +340,7 @@ void TrainSession::train_rows(const TrainData& train, const int64_t* order, int6
     m.examples += B;
     m.learning_rate = lr;
     if (options.on_progress) {
-      TrainProgress p;
+      TrainProgressEvent p;
       p.epoch = epoch_;
       p.epochs = options.epochs;
       p.step = step_;
@@ -353,10 +353,10 @@ void TrainSession::train_rows(const TrainData& train, const int64_t* order, int6
   }
 }
 
-EpochMetrics TrainSession::end_epoch(const EvalData* eval) {
+EpochReport TrainSession::end_epoch(const EvalRows* eval) {
   if (finished_) throw std::logic_error("TrainSession: end_epoch after finish");
   if (current_.examples == 0) throw std::logic_error("TrainSession: epoch " + std::to_string(epoch_) + " trained no rows");
-  EpochMetrics m = current_;
+  EpochReport m = current_;
   m.epoch = epoch_;
   m.train_loss = epoch_loss_ / m.examples;
   m.examples_per_s = m.train_seconds > 0 ? m.examples / m.train_seconds : 0;
@@ -377,7 +377,7 @@ EpochMetrics TrainSession::end_epoch(const EvalData* eval) {
     }
   }
   result_.epochs.push_back(m);
-  current_ = EpochMetrics();
+  current_ = EpochReport();
   epoch_loss_ = 0;
   ++epoch_;
   current_.epoch = epoch_;
@@ -385,7 +385,7 @@ EpochMetrics TrainSession::end_epoch(const EvalData* eval) {
   return m;
 }
 
-TrainResult TrainSession::finish() {
+TrainReport TrainSession::finish() {
   if (finished_) throw std::logic_error("TrainSession: finish called twice");
   finished_ = true;
   result_.examples_per_s = result_.train_seconds > 0 ? double(examples_seen_) / result_.train_seconds : 0;
@@ -397,7 +397,7 @@ TrainResult TrainSession::finish() {
   return result_;
 }
 
-TrainResult train_model(StudentModel& model, const TrainData& train, const EvalData* eval, const TrainOptions& options) {
+TrainReport train_model(StudentModel& model, const TrainRows& train, const EvalRows* eval, const StudentTrainOptions& options) {
   options.validate();
   validate_train(model, train);
   const bool has_eval = eval && eval->rows > 0;

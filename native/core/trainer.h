@@ -35,7 +35,7 @@ namespace md {
 // Training rows. ids are [rows, max_len] row-major; only the first lengths[i]
 // ids of row i are read (the rest may hold anything). Every row needs a label
 // in [0, C) or a soft target (or both): see losses.h.
-struct TrainData {
+struct TrainRows {
   const int32_t* ids = nullptr;
   const int32_t* lengths = nullptr;  // rows values, each in [1, max_len]
   int64_t rows = 0;
@@ -45,7 +45,7 @@ struct TrainData {
 };
 
 // Evaluation rows: same layout, every row labelled in [0, C).
-struct EvalData {
+struct EvalRows {
   const int32_t* ids = nullptr;
   const int32_t* lengths = nullptr;
   int64_t rows = 0;
@@ -58,7 +58,7 @@ enum class EvalPath {
   fast,       // forward_fast after prepare_inference() (rebuilt after every epoch)
 };
 
-struct TrainProgress {
+struct TrainProgressEvent {
   int epoch = 0;             // 1-based
   int epochs = 0;
   int64_t step = 0;          // optimiser updates done so far (whole run), 1-based after the first
@@ -73,7 +73,7 @@ struct EvalResult {
   ClassificationReport report;
 };
 
-struct EpochMetrics {
+struct EpochReport {
   int epoch = 0;  // 1-based
   double train_loss = 0;  // mean over the epoch's rows (including dropout noise)
   int64_t examples = 0;
@@ -88,8 +88,8 @@ struct EpochMetrics {
   double eval_seconds = 0;
 };
 
-struct TrainResult {
-  std::vector<EpochMetrics> epochs;  // completed epochs only
+struct TrainReport {
+  std::vector<EpochReport> epochs;  // completed epochs only
   int best_epoch = 0;                // 1-based; 0 = none (no eval set, or cancelled before the first eval)
   bool restored_best = false;        // parameters are those of best_epoch
   bool cancelled = false;
@@ -98,7 +98,7 @@ struct TrainResult {
   double examples_per_s = 0;         // over the whole run
 };
 
-struct TrainOptions {
+struct StudentTrainOptions {
   int epochs = 8;
   int batch_size = 64;
   uint64_t seed = 1;
@@ -113,9 +113,9 @@ struct TrainOptions {
   bool keep_best = true;  // restore the best epoch (by eval accuracy, ties -> lower eval loss)
 
   // Called after every update (on the calling thread); keep it cheap.
-  std::function<void(const TrainProgress&)> on_progress;
+  std::function<void(const TrainProgressEvent&)> on_progress;
   // Called after every epoch's evaluation.
-  std::function<void(const EpochMetrics&)> on_epoch;
+  std::function<void(const EpochReport&)> on_epoch;
   // Checked between batches; when set, training stops after the current batch.
   const std::atomic<bool>* cancel = nullptr;
 
@@ -138,7 +138,7 @@ class TrainSession {
  public:
   // total_steps: the updates the whole run will make (epochs x batches of all
   // its parts), the length of the learning-rate schedule. Validates options.
-  TrainSession(StudentModel& model, const TrainOptions& options, int64_t total_steps);
+  TrainSession(StudentModel& model, const StudentTrainOptions& options, int64_t total_steps);
   ~TrainSession();
   TrainSession(const TrainSession&) = delete;
   TrainSession& operator=(const TrainSession&) = delete;
@@ -146,19 +146,19 @@ class TrainSession {
   // Checks the rows (naming the bad row, as train_model), shuffles them with
   // the session's generator and trains on them in batches of batch_size (the
   // last batch of the part may be smaller). Adds to the current epoch.
-  void train_part(const TrainData& part);
+  void train_part(const TrainRows& part);
   // Trains on order[0..n) of already-checked rows, in that order.
-  void train_rows(const TrainData& data, const int64_t* order, int64_t n);
+  void train_rows(const TrainRows& data, const int64_t* order, int64_t n);
   // Shuffles `order` with the session's generator (train_model's per-epoch shuffle).
   void shuffle(std::vector<int64_t>& order);
 
   // Closes the current epoch: its metrics, the evaluation on `eval` (when
   // given and non-empty; checked), the best-epoch bookkeeping and on_epoch.
   // Throws std::logic_error when the epoch trained no rows.
-  EpochMetrics end_epoch(const EvalData* eval);
+  EpochReport end_epoch(const EvalRows* eval);
   // Ends the run: restores the best epoch's parameters (keep_best, when an
   // epoch was evaluated) and returns every epoch's metrics.
-  TrainResult finish();
+  TrainReport finish();
 
   // True once a batch found options.cancel set; train_* then return at once.
   bool cancelled() const { return result_.cancelled; }
@@ -171,12 +171,12 @@ class TrainSession {
  private:
   struct State;
   StudentModel& model_;
-  TrainOptions options_;
+  StudentTrainOptions options_;
   int64_t total_steps_;
   int threads_;
   std::unique_ptr<State> state_;
-  TrainResult result_;
-  EpochMetrics current_;
+  TrainReport result_;
+  EpochReport current_;
   double epoch_loss_ = 0;
   int epoch_ = 1;
   int64_t step_ = 0, examples_seen_ = 0;
@@ -193,7 +193,7 @@ class TrainSession {
 // With eval_path == fast (the default) the trainer leaves the inference tables
 // prepared for the final parameters; with reference, call
 // model.prepare_inference() afterwards before using forward_fast.
-TrainResult train_model(StudentModel& model, const TrainData& train, const EvalData* eval, const TrainOptions& options);
+TrainReport train_model(StudentModel& model, const TrainRows& train, const EvalRows* eval, const StudentTrainOptions& options);
 
 // Logits [rows, C] of every row, in input order. Rows are grouped by length
 // into batches of batch_size (fixed grouping, independent of threads), each
@@ -203,7 +203,7 @@ std::vector<float> predict_logits(const StudentModel& model, const int32_t* ids,
                                   int max_len, EvalPath path, int batch_size = 256, int threads = 0);
 
 // predict_logits + mean cross-entropy + metrics. Labels must be in [0, C).
-EvalResult evaluate_model(const StudentModel& model, const EvalData& data, EvalPath path, int batch_size = 256,
+EvalResult evaluate_model(const StudentModel& model, const EvalRows& data, EvalPath path, int batch_size = 256,
                           int threads = 0);
 
 }  // namespace md

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gemm.h"
+#include "simd.h"
 
 namespace md {
 namespace tfops {
@@ -115,44 +116,47 @@ void softmax_rows_scalar(int rows, int cols, float* p, int ld) {
 // (GCC still warns about it, at the end of the file: hence no push/pop).
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+// GCC vector types rather than simd.h's Vec<W>: these element-wise operations are written with
+// operators (+, *, <, ?:, casts to int lanes), which the compiler lowers at either width inside
+// a target wrapper; simd.h's intrinsic mapping would need a file compiled per level.
 template <int W>
-struct Vec {
+struct GccVec {
   typedef float F __attribute__((vector_size(W * 4), aligned(4)));
   typedef int I __attribute__((vector_size(W * 4), aligned(4)));
 };
 
 template <int W>
-MD_INLINE typename Vec<W>::F splat(float v) {
-  typename Vec<W>::F r;
+MD_INLINE typename GccVec<W>::F splat(float v) {
+  typename GccVec<W>::F r;
   for (int i = 0; i < W; ++i) r[i] = v;
   return r;
 }
 template <int W>
-MD_INLINE typename Vec<W>::F load(const float* p) {
-  typename Vec<W>::F r;
+MD_INLINE typename GccVec<W>::F load(const float* p) {
+  typename GccVec<W>::F r;
   __builtin_memcpy(&r, p, sizeof r);
   return r;
 }
 template <int W>
-MD_INLINE void store(float* p, typename Vec<W>::F v) {
+MD_INLINE void store(float* p, typename GccVec<W>::F v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
 template <int W>
-MD_INLINE typename Vec<W>::F vmax(typename Vec<W>::F a, typename Vec<W>::F b) {
+MD_INLINE typename GccVec<W>::F vmax(typename GccVec<W>::F a, typename GccVec<W>::F b) {
   return a > b ? a : b;
 }
 template <int W>
-MD_INLINE typename Vec<W>::F vmin(typename Vec<W>::F a, typename Vec<W>::F b) {
+MD_INLINE typename GccVec<W>::F vmin(typename GccVec<W>::F a, typename GccVec<W>::F b) {
   return a < b ? a : b;
 }
 template <int W>
-MD_INLINE float hsum(typename Vec<W>::F v) {
+MD_INLINE float hsum(typename GccVec<W>::F v) {
   float s = 0.0f;
   for (int i = 0; i < W; ++i) s += v[i];
   return s;
 }
 template <int W>
-MD_INLINE float hmax(typename Vec<W>::F v) {
+MD_INLINE float hmax(typename GccVec<W>::F v) {
   float m = v[0];
   for (int i = 1; i < W; ++i) m = std::max(m, v[i]);
   return m;
@@ -163,9 +167,9 @@ MD_INLINE float hmax(typename Vec<W>::F v) {
 // [-87.3, 88.3] (so 2^n stays a normal float): below, e^a underflows to ~1e-38
 // instead of a denormal or 0, which no caller can tell from 0.
 template <int W>
-MD_INLINE typename Vec<W>::F vexp(typename Vec<W>::F a) {
-  using F = typename Vec<W>::F;
-  using I = typename Vec<W>::I;
+MD_INLINE typename GccVec<W>::F vexp(typename GccVec<W>::F a) {
+  using F = typename GccVec<W>::F;
+  using I = typename GccVec<W>::I;
   a = vmin<W>(vmax<W>(a, splat<W>(-87.3f)), splat<W>(88.3f));
   const F shifter = splat<W>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   const F t = a * splat<W>(1.44269504088896341f) + shifter;
@@ -186,8 +190,8 @@ MD_INLINE typename Vec<W>::F vexp(typename Vec<W>::F a) {
 // < 1.2e-7 for every z >= 0): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2).
 // Returned: Phi(x); pdf (when asked) = phi(x) = exp(-x^2/2) / sqrt(2 pi).
 template <int W>
-MD_INLINE typename Vec<W>::F phi_cdf(typename Vec<W>::F x, typename Vec<W>::F* pdf) {
-  using F = typename Vec<W>::F;
+MD_INLINE typename GccVec<W>::F phi_cdf(typename GccVec<W>::F x, typename GccVec<W>::F* pdf) {
+  using F = typename GccVec<W>::F;
   const F z = vmin<W>(vmax<W>(x, -x), splat<W>(20.0f)) * splat<W>(0.70710678118654752f);  // |x| / sqrt 2
   const F t = splat<W>(1.0f) / (splat<W>(1.0f) + splat<W>(0.5f) * z);
   F p = splat<W>(0.17087277f);
@@ -208,7 +212,7 @@ MD_INLINE typename Vec<W>::F phi_cdf(typename Vec<W>::F x, typename Vec<W>::F* p
 
 template <int W>
 MD_INLINE void gelu_forward_vec(std::size_t n, const float* x, float* y) {
-  using F = typename Vec<W>::F;
+  using F = typename GccVec<W>::F;
   std::size_t i = 0;
   for (; i + W <= n; i += W) {
     const F v = load<W>(x + i);
@@ -225,9 +229,9 @@ MD_INLINE void gelu_forward_vec(std::size_t n, const float* x, float* y) {
 
 // dy * d GELU / dx = dy * (Phi(x) + x phi(x))
 template <int W>
-MD_INLINE typename Vec<W>::F gelu_grad(typename Vec<W>::F v, typename Vec<W>::F d) {
-  typename Vec<W>::F pdf;
-  const typename Vec<W>::F cdf = phi_cdf<W>(v, &pdf);
+MD_INLINE typename GccVec<W>::F gelu_grad(typename GccVec<W>::F v, typename GccVec<W>::F d) {
+  typename GccVec<W>::F pdf;
+  const typename GccVec<W>::F cdf = phi_cdf<W>(v, &pdf);
   return d * (cdf + v * pdf);
 }
 
@@ -256,7 +260,7 @@ MD_INLINE void add_bias_rows_vec(int rows, int n, const float* b, float* y, int 
 
 template <int W>
 MD_INLINE void softmax_rows_vec(int rows, int cols, float* p, int ld) {
-  using F = typename Vec<W>::F;
+  using F = typename GccVec<W>::F;
   const int full = cols / W * W;
   const int tail = cols - full;
   for (int t = 0; t < rows; ++t) {
@@ -290,7 +294,7 @@ MD_INLINE void softmax_rows_vec(int rows, int cols, float* p, int ld) {
 template <int W>
 MD_INLINE void layer_norm_forward_vec(int rows, int H, const float* x, const float* gamma, const float* beta, float eps,
                                       float* y, float* xhat, float* rstd) {
-  using F = typename Vec<W>::F;
+  using F = typename GccVec<W>::F;
   const int full = H / W * W;
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<std::size_t>(r) * H;
@@ -329,7 +333,7 @@ MD_INLINE void layer_norm_forward_vec(int rows, int H, const float* x, const flo
 template <int W>
 MD_INLINE void layer_norm_backward_vec(int rows, int H, const float* dy, const float* xhat, const float* rstd,
                                        const float* gamma, float* dx, float* dgamma, float* dbeta) {
-  using F = typename Vec<W>::F;
+  using F = typename GccVec<W>::F;
   const int full = H / W * W;
   const float inv_h = 1.0f / static_cast<float>(H);
   for (int r = 0; r < rows; ++r) {
@@ -391,11 +395,6 @@ MD_TFOPS_LEVEL(avx512, "avx512f", 16)
 #undef MD_TFOPS_LEVEL
 #endif  // x86
 
-void check_level(GemmLevel level) {
-  if (!gemm_level_supported(level))
-    throw std::invalid_argument(std::string("tfops: this CPU cannot run the ") + gemm_level_name(level) + " kernels");
-}
-
 }  // namespace
 
 // ---- dispatch ------------------------------------------------------------------
@@ -403,57 +402,57 @@ void check_level(GemmLevel level) {
 #ifdef MD_TFOPS_SIMD
 #define MD_TFOPS_DISPATCH(level, name, ...)                 \
   switch (level) {                                          \
-    case GemmLevel::avx512: return name##_avx512(__VA_ARGS__); \
-    case GemmLevel::avx2: return name##_avx2(__VA_ARGS__);     \
+    case SimdLevel::avx512: return name##_avx512(__VA_ARGS__); \
+    case SimdLevel::avx2: return name##_avx2(__VA_ARGS__);     \
     default: return name##_scalar(__VA_ARGS__);             \
   }
 #else
 #define MD_TFOPS_DISPATCH(level, name, ...) return name##_scalar(__VA_ARGS__);
 #endif
 
-void layer_norm_forward_at(GemmLevel level, int rows, int H, const float* x, const float* gamma, const float* beta,
+void layer_norm_forward_at(SimdLevel level, int rows, int H, const float* x, const float* gamma, const float* beta,
                            float eps, float* y, float* xhat, float* rstd) {
-  check_level(level);
+  check_simd_level_supported(level, "tfops");
   MD_TFOPS_DISPATCH(level, layer_norm_forward, rows, H, x, gamma, beta, eps, y, xhat, rstd)
 }
 void layer_norm_forward(int rows, int H, const float* x, const float* gamma, const float* beta, float eps, float* y,
                         float* xhat, float* rstd) {
-  MD_TFOPS_DISPATCH(gemm_default_level(), layer_norm_forward, rows, H, x, gamma, beta, eps, y, xhat, rstd)
+  MD_TFOPS_DISPATCH(simd_default_level(), layer_norm_forward, rows, H, x, gamma, beta, eps, y, xhat, rstd)
 }
-void layer_norm_backward_at(GemmLevel level, int rows, int H, const float* dy, const float* xhat, const float* rstd,
+void layer_norm_backward_at(SimdLevel level, int rows, int H, const float* dy, const float* xhat, const float* rstd,
                             const float* gamma, float* dx, float* dgamma, float* dbeta) {
-  check_level(level);
+  check_simd_level_supported(level, "tfops");
   MD_TFOPS_DISPATCH(level, layer_norm_backward, rows, H, dy, xhat, rstd, gamma, dx, dgamma, dbeta)
 }
 void layer_norm_backward(int rows, int H, const float* dy, const float* xhat, const float* rstd, const float* gamma,
                          float* dx, float* dgamma, float* dbeta) {
-  MD_TFOPS_DISPATCH(gemm_default_level(), layer_norm_backward, rows, H, dy, xhat, rstd, gamma, dx, dgamma, dbeta)
+  MD_TFOPS_DISPATCH(simd_default_level(), layer_norm_backward, rows, H, dy, xhat, rstd, gamma, dx, dgamma, dbeta)
 }
-void gelu_forward_at(GemmLevel level, std::size_t n, const float* x, float* y) {
-  check_level(level);
+void gelu_forward_at(SimdLevel level, std::size_t n, const float* x, float* y) {
+  check_simd_level_supported(level, "tfops");
   MD_TFOPS_DISPATCH(level, gelu_forward, n, x, y)
 }
-void gelu_forward(std::size_t n, const float* x, float* y) { MD_TFOPS_DISPATCH(gemm_default_level(), gelu_forward, n, x, y) }
-void gelu_backward_at(GemmLevel level, std::size_t n, const float* x, const float* dy, float* dx) {
-  check_level(level);
+void gelu_forward(std::size_t n, const float* x, float* y) { MD_TFOPS_DISPATCH(simd_default_level(), gelu_forward, n, x, y) }
+void gelu_backward_at(SimdLevel level, std::size_t n, const float* x, const float* dy, float* dx) {
+  check_simd_level_supported(level, "tfops");
   MD_TFOPS_DISPATCH(level, gelu_backward, n, x, dy, dx)
 }
 void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx) {
-  MD_TFOPS_DISPATCH(gemm_default_level(), gelu_backward, n, x, dy, dx)
+  MD_TFOPS_DISPATCH(simd_default_level(), gelu_backward, n, x, dy, dx)
 }
-void softmax_rows_at(GemmLevel level, int rows, int cols, float* p, int ld) {
-  check_level(level);
+void softmax_rows_at(SimdLevel level, int rows, int cols, float* p, int ld) {
+  check_simd_level_supported(level, "tfops");
   MD_TFOPS_DISPATCH(level, softmax_rows, rows, cols, p, ld)
 }
 void softmax_rows(int rows, int cols, float* p, int ld) {
-  MD_TFOPS_DISPATCH(gemm_default_level(), softmax_rows, rows, cols, p, ld)
+  MD_TFOPS_DISPATCH(simd_default_level(), softmax_rows, rows, cols, p, ld)
 }
-void add_bias_rows_at(GemmLevel level, int rows, int n, const float* b, float* y, int ld) {
-  check_level(level);
+void add_bias_rows_at(SimdLevel level, int rows, int n, const float* b, float* y, int ld) {
+  check_simd_level_supported(level, "tfops");
   MD_TFOPS_DISPATCH(level, add_bias_rows, rows, n, b, y, ld)
 }
 void add_bias_rows(int rows, int n, const float* b, float* y, int ld) {
-  MD_TFOPS_DISPATCH(gemm_default_level(), add_bias_rows, rows, n, b, y, ld)
+  MD_TFOPS_DISPATCH(simd_default_level(), add_bias_rows, rows, n, b, y, ld)
 }
 #undef MD_TFOPS_DISPATCH
 

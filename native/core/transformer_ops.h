@@ -9,7 +9,7 @@
 // the batch) and every matrix product goes through md::sgemm.
 //
 // SIMD: GELU, the attention softmax and LayerNorm run at the level sgemm uses
-// (md::gemm_default_level(), capped by MODEL_DISTILL_SIMD); the *_at variants
+// (md::simd_default_level(), capped by MODEL_DISTILL_SIMD); the *_at variants
 // take the level explicitly (tests compare every level with the scalar one).
 // The scalar level is the plain code from the definitions (std::erfc, std::exp).
 // The AVX2 and AVX-512 levels share one implementation (GCC vector extensions,
@@ -22,6 +22,7 @@
 #include <cstddef>
 
 #include "gemm.h"
+#include "simd.h"
 
 namespace md {
 namespace tfops {
@@ -35,25 +36,25 @@ void layer_norm_forward(int rows, int H, const float* x, const float* gamma, con
 // dgamma += sum_rows dy * xhat, dbeta += sum_rows dy. dx may alias dy.
 void layer_norm_backward(int rows, int H, const float* dy, const float* xhat, const float* rstd, const float* gamma,
                          float* dx, float* dgamma, float* dbeta);
-void layer_norm_forward_at(GemmLevel level, int rows, int H, const float* x, const float* gamma, const float* beta,
+void layer_norm_forward_at(SimdLevel level, int rows, int H, const float* x, const float* gamma, const float* beta,
                            float eps, float* y, float* xhat, float* rstd);
-void layer_norm_backward_at(GemmLevel level, int rows, int H, const float* dy, const float* xhat, const float* rstd,
+void layer_norm_backward_at(SimdLevel level, int rows, int H, const float* dy, const float* xhat, const float* rstd,
                             const float* gamma, float* dx, float* dgamma, float* dbeta);
 
 // ---- GELU, exact erf form (BERT's "gelu"): x * Phi(x) ----
 void gelu_forward(std::size_t n, const float* x, float* y);
 // dx = dy * (Phi(x) + x * phi(x)). dx may alias dy.
 void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx);
-void gelu_forward_at(GemmLevel level, std::size_t n, const float* x, float* y);
-void gelu_backward_at(GemmLevel level, std::size_t n, const float* x, const float* dy, float* dx);
+void gelu_forward_at(SimdLevel level, std::size_t n, const float* x, float* y);
+void gelu_backward_at(SimdLevel level, std::size_t n, const float* x, const float* dy, float* dx);
 
 // ---- y[r, :n] += b for each of `rows` rows (stride ld): a Linear layer's bias, SIMD-dispatched ----
 void add_bias_rows(int rows, int n, const float* b, float* y, int ld);
-void add_bias_rows_at(GemmLevel level, int rows, int n, const float* b, float* y, int ld);
+void add_bias_rows_at(SimdLevel level, int rows, int n, const float* b, float* y, int ld);
 
 // ---- softmax of each row, in place: p[r, :] = exp(p - max) / sum (rows of `cols`, stride ld) ----
 void softmax_rows(int rows, int cols, float* p, int ld);
-void softmax_rows_at(GemmLevel level, int rows, int cols, float* p, int ld);
+void softmax_rows_at(SimdLevel level, int rows, int cols, float* p, int ld);
 
 // ---- Linear: Y[N, out] = X[N, in] W^T + b (W [out, in]; b may be null) ----
 void linear_forward(int N, int in, int out, const float* X, int ldx, const float* W, const float* b, float* Y, int ldy);

@@ -11,25 +11,16 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gradcheck.h"
 #include "gru.h"
 #include "gru_cell.h"
 
 namespace {
 
-// A padded batch that owns its buffers.
-struct OwnedBatch {
-  std::vector<int32_t> ids, lengths;
-  int seq_len = 0;
-  md::Batch view() const {
-    md::Batch b;
-    b.ids = ids.data();
-    b.lengths = lengths.data();
-    b.batch = static_cast<int>(lengths.size());
-    b.seq_len = seq_len;
-    return b;
-  }
-};
+using fixtures::OwnedBatch;
+using fixtures::max_abs_diff;
+using fixtures::softmax_rows;
 
 // Rows of the given lengths, random ids in [1, vocab) (never the padding id 0),
 // padded with 0 to the longest row.
@@ -53,24 +44,6 @@ md::GruConfig small_config(bool bidirectional, float dropout, int hidden = 5) {
   c.bidirectional = bidirectional;
   c.dropout = dropout;
   return c;
-}
-
-std::vector<float> softmax_rows(const std::vector<float>& logits, int C) {
-  std::vector<float> p(logits.size());
-  for (std::size_t r = 0; r < logits.size() / C; ++r) {
-    const float* l = &logits[r * C];
-    const float m = *std::max_element(l, l + C);
-    double s = 0;
-    for (int c = 0; c < C; ++c) s += std::exp(double(l[c]) - m);
-    for (int c = 0; c < C; ++c) p[r * C + c] = static_cast<float>(std::exp(double(l[c]) - m) / s);
-  }
-  return p;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
-  return m;
 }
 
 // Mixed lengths including 1, rows not sorted (the model sorts internally).

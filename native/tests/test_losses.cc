@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "losses.h"
 
 namespace {
+
+using fixtures::error_of;
 
 std::vector<float> random_logits(int n, unsigned seed, float scale = 3.0f) {
   std::mt19937 rng(seed);
@@ -35,15 +38,6 @@ double max_grad_error(std::vector<float> x, const std::vector<float>& analytic,
     worst = std::max(worst, std::fabs(numeric - analytic[i]) / std::max(1e-3, std::fabs(numeric) + std::fabs(analytic[i])));
   }
   return worst;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

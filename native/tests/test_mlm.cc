@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "mlm_head.h"
 #include "mlm_pretrainer.h"
 #include "safetensors.h"
@@ -24,24 +25,7 @@
 
 namespace {
 
-std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::uniform_real_distribution<float> uni(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = uni(rng);
-  return v;
-}
-
-// Five-point central difference of f around *x (restored afterwards).
-double five_point_slope(float& x, const std::function<double()>& f, float h) {
-  const float saved = x;
-  auto at = [&](float d) {
-    x = saved + d;
-    return f();
-  };
-  const double slope = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12.0 * h);
-  x = saved;
-  return slope;
-}
+using fixtures::five_point_slope;
 
 struct Worst {
   double ratio = 0;
@@ -88,8 +72,8 @@ TEST(mlm_head_gradients_match_finite_differences) {
   md::MlmHead head(H, V, 1e-5f, 7);
   randomize(head.parameters(), 3, 0.3f);
   std::mt19937 rng(11);
-  std::vector<float> h = random_vector(static_cast<std::size_t>(M) * H, rng);
-  std::vector<float> E = random_vector(static_cast<std::size_t>(V) * H, rng, 0.5f);
+  std::vector<float> h = fixtures::uniform_vector(static_cast<std::size_t>(M) * H, rng);
+  std::vector<float> E = fixtures::uniform_vector(static_cast<std::size_t>(V) * H, rng, 0.5f);
   const std::vector<int32_t> targets = {3, 0, 12, 3, 7};
   const float scale = 1.0f / M;
 

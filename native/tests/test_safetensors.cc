@@ -13,18 +13,12 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "safetensors.h"
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using fixtures::error_of;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

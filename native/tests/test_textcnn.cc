@@ -9,24 +9,15 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gradcheck.h"
 #include "textcnn.h"
 
 namespace {
 
-// A padded batch that owns its storage.
-struct OwnedBatch {
-  std::vector<int32_t> ids, lengths;
-  int seq_len = 0;
-  md::Batch view() const {
-    md::Batch b;
-    b.ids = ids.data();
-    b.lengths = lengths.data();
-    b.batch = static_cast<int>(lengths.size());
-    b.seq_len = seq_len;
-    return b;
-  }
-};
+using fixtures::OwnedBatch;
+using fixtures::max_abs_diff;
+using fixtures::softmax_rows;
 
 // Random texts with the given lengths; ids in [1, V) with some pad ids (0) inside
 // texts too; positions past each length hold `fill` (or random junk when fill < 0).
@@ -48,24 +39,6 @@ OwnedBatch make_batch(const std::vector<int>& lengths, int vocab, std::mt19937& 
     }
   }
   return out;
-}
-
-std::vector<float> softmax_rows(const std::vector<float>& logits, int C) {
-  std::vector<float> p(logits.size());
-  for (std::size_t r = 0; r < logits.size() / C; ++r) {
-    const float* x = logits.data() + r * C;
-    const float m = *std::max_element(x, x + C);
-    double sum = 0;
-    for (int c = 0; c < C; ++c) sum += std::exp(double(x[c]) - m);
-    for (int c = 0; c < C; ++c) p[r * C + c] = static_cast<float>(std::exp(double(x[c]) - m) / sum);
-  }
-  return p;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double d = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - double(b[i])));
-  return d;
 }
 
 md::TextCnnConfig small_config(float dropout) {

@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gradcheck.h"
 #include "trainer.h"
 
 namespace {
+
+using fixtures::error_of;
 
 // logits = fc.weight * dropout(mean of the embeddings of the text's tokens) + fc.bias.
 class BagModel : public md::StudentModel {
@@ -150,8 +153,8 @@ constexpr int kVocab = 60, kClasses = 3, kMaxLen = 24;
 struct Dataset {
   std::vector<int32_t> ids, lengths, labels;
   int64_t rows = 0;
-  md::TrainData train() const {
-    md::TrainData d;
+  md::TrainRows train() const {
+    md::TrainRows d;
     d.ids = ids.data();
     d.lengths = lengths.data();
     d.rows = rows;
@@ -159,8 +162,8 @@ struct Dataset {
     d.labels = labels.data();
     return d;
   }
-  md::EvalData eval() const {
-    md::EvalData d;
+  md::EvalRows eval() const {
+    md::EvalRows d;
     d.ids = ids.data();
     d.lengths = lengths.data();
     d.rows = rows;
@@ -195,8 +198,8 @@ Dataset make_dataset(int rows, uint64_t seed) {
   return d;
 }
 
-md::TrainOptions base_options() {
-  md::TrainOptions o;
+md::StudentTrainOptions base_options() {
+  md::StudentTrainOptions o;
   o.epochs = 6;
   o.batch_size = 32;
   o.seed = 7;
@@ -209,15 +212,6 @@ std::vector<float> all_weights(BagModel& m) {
   std::vector<float> w;
   for (const md::Parameter* p : m.parameters()) w.insert(w.end(), p->value.data.begin(), p->value.data.end());
   return w;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -237,10 +231,10 @@ TEST(the_test_model_passes_its_gradient_check) {
 TEST(training_lowers_the_loss_and_reaches_high_accuracy) {
   const Dataset train = make_dataset(900, 11), eval = make_dataset(300, 12);
   BagModel model(kVocab, 16, kClasses, 0.1f, 3);
-  const md::EvalData ev = eval.eval();
+  const md::EvalRows ev = eval.eval();
   const md::EvalResult before = md::evaluate_model(model, ev, md::EvalPath::reference);
-  const md::TrainData tr = train.train();
-  const md::TrainResult result = md::train_model(model, tr, &ev, base_options());
+  const md::TrainRows tr = train.train();
+  const md::TrainReport result = md::train_model(model, tr, &ev, base_options());
   CHECK_EQ(result.epochs.size(), std::size_t{6});
   CHECK(!result.cancelled);
   CHECK_EQ(result.steps, int64_t{6 * ((900 + 31) / 32)});
@@ -254,10 +248,10 @@ TEST(training_lowers_the_loss_and_reaches_high_accuracy) {
   CHECK(result.best_epoch >= 1);
   CHECK(result.restored_best);
   // The restored parameters are those of the best epoch: same accuracy and loss.
-  const md::EpochMetrics& best = result.epochs[result.best_epoch - 1];
+  const md::EpochReport& best = result.epochs[result.best_epoch - 1];
   CHECK_EQ(after.report.accuracy, best.eval_accuracy);
   CHECK_NEAR(after.loss, best.eval_loss, 1e-12);
-  for (const md::EpochMetrics& m : result.epochs) {
+  for (const md::EpochReport& m : result.epochs) {
     CHECK(m.evaluated);
     CHECK(m.eval_accuracy < best.eval_accuracy || (m.eval_accuracy == best.eval_accuracy && m.eval_loss >= best.eval_loss));
     CHECK(m.examples == 900);
@@ -266,8 +260,8 @@ TEST(training_lowers_the_loss_and_reaches_high_accuracy) {
 
 TEST(runs_are_deterministic_for_a_seed_and_thread_count) {
   const Dataset train = make_dataset(300, 21);
-  const md::TrainData tr = train.train();
-  md::TrainOptions o = base_options();
+  const md::TrainRows tr = train.train();
+  md::StudentTrainOptions o = base_options();
   o.epochs = 3;
   o.threads = 3;  // more shards than cores: boundaries must not depend on scheduling
   BagModel a(kVocab, 8, kClasses, 0.3f, 5), b(kVocab, 8, kClasses, 0.3f, 5);
@@ -284,25 +278,25 @@ TEST(runs_are_deterministic_for_a_seed_and_thread_count) {
   BagModel d(kVocab, 8, kClasses, 0.3f, 5);
   o.seed = 7;
   o.optimizer.clip_norm = 1e-3f;
-  const md::TrainResult clipped = md::train_model(d, tr, nullptr, o);
+  const md::TrainReport clipped = md::train_model(d, tr, nullptr, o);
   CHECK(all_weights(a) != all_weights(d));
   CHECK(clipped.epochs.back().gradient_norm > 1e-3);  // the norm reported is the one before clipping
 }
 
 TEST(the_best_epoch_is_restored_not_the_last) {
   const Dataset train = make_dataset(600, 31), eval = make_dataset(200, 32);
-  const md::TrainData tr = train.train();
-  const md::EvalData ev = eval.eval();
+  const md::TrainRows tr = train.train();
+  const md::EvalRows ev = eval.eval();
   BagModel model(kVocab, 16, kClasses, 0.0f, 9);
-  md::TrainOptions o = base_options();
+  md::StudentTrainOptions o = base_options();
   o.epochs = 4;
   // Sabotage from epoch 3 on: flip the classifier after every update, so the
   // later epochs evaluate badly and the restored copy must come from epoch <= 2.
-  o.on_progress = [&](const md::TrainProgress& p) {
+  o.on_progress = [&](const md::TrainProgressEvent& p) {
     if (p.epoch >= 3)
       for (float& w : model.parameters()[1]->value.data) w = -w;
   };
-  const md::TrainResult r = md::train_model(model, tr, &ev, o);
+  const md::TrainReport r = md::train_model(model, tr, &ev, o);
   CHECK(r.best_epoch == 1 || r.best_epoch == 2);
   CHECK(r.epochs[2].eval_accuracy < r.epochs[r.best_epoch - 1].eval_accuracy);
   const md::EvalResult now = md::evaluate_model(model, ev, md::EvalPath::fast);
@@ -312,19 +306,19 @@ TEST(the_best_epoch_is_restored_not_the_last) {
 
 TEST(cancel_stops_between_batches_and_keeps_the_best_so_far) {
   const Dataset train = make_dataset(320, 41), eval = make_dataset(100, 42);
-  const md::TrainData tr = train.train();
-  const md::EvalData ev = eval.eval();
+  const md::TrainRows tr = train.train();
+  const md::EvalRows ev = eval.eval();
   BagModel model(kVocab, 8, kClasses, 0.0f, 9);
   std::atomic<bool> cancel{false};
-  md::TrainOptions o = base_options();
+  md::StudentTrainOptions o = base_options();
   o.cancel = &cancel;
   int64_t last_step = 0;
-  o.on_progress = [&](const md::TrainProgress& p) {
+  o.on_progress = [&](const md::TrainProgressEvent& p) {
     last_step = p.step;
     CHECK_EQ(p.total_steps, int64_t{6 * 10});
     if (p.step == 15) cancel = true;  // in epoch 2 (10 batches per epoch)
   };
-  const md::TrainResult r = md::train_model(model, tr, &ev, o);
+  const md::TrainReport r = md::train_model(model, tr, &ev, o);
   CHECK(r.cancelled);
   CHECK_EQ(r.steps, int64_t{15});
   CHECK_EQ(last_step, int64_t{15});
@@ -335,7 +329,7 @@ TEST(cancel_stops_between_batches_and_keeps_the_best_so_far) {
   BagModel fresh(kVocab, 8, kClasses, 0.0f, 9);
   const std::vector<float> w0 = all_weights(fresh);
   cancel = true;
-  const md::TrainResult r0 = md::train_model(fresh, tr, &ev, o);
+  const md::TrainReport r0 = md::train_model(fresh, tr, &ev, o);
   CHECK(r0.cancelled);
   CHECK_EQ(r0.steps, int64_t{0});
   CHECK(all_weights(fresh) == w0);
@@ -347,17 +341,17 @@ TEST(distillation_from_soft_targets_alone_learns_the_task) {
   std::vector<float> soft(static_cast<std::size_t>(train.rows) * kClasses, 0.0f);
   std::vector<int32_t> no_labels(static_cast<std::size_t>(train.rows), -1);
   for (int64_t r = 0; r < train.rows; ++r) soft[static_cast<std::size_t>(r) * kClasses + train.labels[r]] = 4.0f;
-  md::TrainData tr = train.train();
+  md::TrainRows tr = train.train();
   tr.labels = no_labels.data();
   tr.soft_targets = soft.data();
-  const md::EvalData ev = eval.eval();
+  const md::EvalRows ev = eval.eval();
   for (md::DistillKind kind : {md::DistillKind::kl, md::DistillKind::mse}) {
     BagModel model(kVocab, 16, kClasses, 0.1f, 3);
-    md::TrainOptions o = base_options();
+    md::StudentTrainOptions o = base_options();
     o.loss.distill = kind;
     o.loss.temperature = 2.0f;
     o.eval_path = md::EvalPath::fast;
-    const md::TrainResult r = md::train_model(model, tr, &ev, o);
+    const md::TrainReport r = md::train_model(model, tr, &ev, o);
     CHECK(model.prepared_count == 6 + 1);  // once per epoch, once after the restore
     const md::EvalResult e = md::evaluate_model(model, ev, md::EvalPath::fast);
     if (!(e.report.accuracy >= 0.95))
@@ -382,49 +376,49 @@ TEST(fast_and_reference_evaluation_agree) {
 TEST(bad_data_is_rejected_naming_the_row) {
   Dataset d = make_dataset(50, 71);
   BagModel model(kVocab, 8, kClasses, 0.0f, 1);
-  const md::TrainOptions o = base_options();
+  const md::StudentTrainOptions o = base_options();
   {
     Dataset bad = d;
     bad.labels[34] = 12;
-    const md::TrainData tr = bad.train();
+    const md::TrainRows tr = bad.train();
     CHECK_EQ(error_of([&] { md::train_model(model, tr, nullptr, o); }),
              std::string("training data: label 12 at row 34 is outside [0, 3)"));
   }
   {
     Dataset bad = d;
     bad.ids[7 * kMaxLen + 2] = 600;
-    const md::TrainData tr = bad.train();
+    const md::TrainRows tr = bad.train();
     CHECK_EQ(error_of([&] { md::train_model(model, tr, nullptr, o); }),
              std::string("training data: token id 600 at row 7, position 2 is outside the vocabulary [0, 60)"));
   }
   {
     Dataset bad = d;
     bad.lengths[3] = 0;
-    const md::TrainData tr = bad.train();
+    const md::TrainRows tr = bad.train();
     CHECK_EQ(error_of([&] { md::train_model(model, tr, nullptr, o); }),
              std::string("training data: length 0 at row 3 is outside [1, 24]"));
   }
   {
     Dataset bad = d;
     bad.labels[5] = -1;
-    const md::TrainData tr = bad.train();
+    const md::TrainRows tr = bad.train();
     CHECK_EQ(error_of([&] { md::train_model(model, tr, nullptr, o); }),
              std::string("training data: row 5 has neither a label nor a soft target"));
   }
   {
     Dataset bad = d;
     bad.labels[9] = -1;
-    const md::TrainData tr = d.train();
-    const md::EvalData ev = bad.eval();
+    const md::TrainRows tr = d.train();
+    const md::EvalRows ev = bad.eval();
     CHECK_EQ(error_of([&] { md::train_model(model, tr, &ev, o); }),
              std::string("eval data: label -1 at row 9 is outside [0, 3)"));
   }
-  md::TrainOptions bad_opt = o;
+  md::StudentTrainOptions bad_opt = o;
   bad_opt.batch_size = 0;
-  const md::TrainData tr = d.train();
+  const md::TrainRows tr = d.train();
   CHECK_EQ(error_of([&] { md::train_model(model, tr, nullptr, bad_opt); }), std::string("batch_size must be >= 1, got 0"));
   // A diverging run stops with a clear error instead of training on NaN.
-  md::TrainOptions nan_opt = o;
+  md::StudentTrainOptions nan_opt = o;
   nan_opt.optimizer.learning_rate = 1e30f;
   nan_opt.epochs = 50;
   BagModel fragile(kVocab, 8, kClasses, 0.0f, 1);
@@ -435,14 +429,14 @@ TEST(bad_data_is_rejected_naming_the_row) {
 // boundaries, makes exactly train_model's updates: same weights, same metrics.
 TEST(a_session_fed_in_parts_reproduces_train_model) {
   const Dataset train = make_dataset(300, 81), eval = make_dataset(100, 82);
-  const md::TrainData tr = train.train();
-  const md::EvalData ev = eval.eval();
-  md::TrainOptions o = base_options();
+  const md::TrainRows tr = train.train();
+  const md::EvalRows ev = eval.eval();
+  md::StudentTrainOptions o = base_options();
   o.epochs = 3;
   o.schedule.decay = md::DecayKind::linear;  // the schedule must span the parts
   o.schedule.warmup_fraction = 0.2f;
   BagModel whole(kVocab, 8, kClasses, 0.3f, 5), parts(kVocab, 8, kClasses, 0.3f, 5);
-  const md::TrainResult a = md::train_model(whole, tr, &ev, o);
+  const md::TrainReport a = md::train_model(whole, tr, &ev, o);
 
   const int64_t batches = (train.rows + o.batch_size - 1) / o.batch_size;
   md::TrainSession session(parts, o, batches * o.epochs);
@@ -458,7 +452,7 @@ TEST(a_session_fed_in_parts_reproduces_train_model) {
     CHECK_EQ(session.epoch_examples(), int64_t{300});
     session.end_epoch(&ev);
   }
-  const md::TrainResult b = session.finish();
+  const md::TrainReport b = session.finish();
   CHECK(all_weights(whole) == all_weights(parts));
   CHECK_EQ(a.steps, b.steps);
   CHECK_EQ(a.best_epoch, b.best_epoch);
@@ -475,8 +469,8 @@ TEST(a_session_fed_in_parts_reproduces_train_model) {
 // are named as train_model names them.
 TEST(train_part_is_deterministic_and_checks_its_rows) {
   const Dataset first = make_dataset(200, 91), second = make_dataset(130, 92), eval = make_dataset(100, 93);
-  const md::EvalData ev = eval.eval();
-  md::TrainOptions o = base_options();
+  const md::EvalRows ev = eval.eval();
+  md::StudentTrainOptions o = base_options();
   o.epochs = 2;
   const int64_t steps = o.epochs * ((200 + 31) / 32 + (130 + 31) / 32);
   auto run = [&](BagModel& m) {
@@ -484,14 +478,14 @@ TEST(train_part_is_deterministic_and_checks_its_rows) {
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
       s.train_part(first.train());
       s.train_part(second.train());
-      const md::EpochMetrics em = s.end_epoch(&ev);
+      const md::EpochReport em = s.end_epoch(&ev);
       CHECK_EQ(em.examples, int64_t{330});
       CHECK(em.evaluated);
     }
     return s.finish();
   };
   BagModel a(kVocab, 8, kClasses, 0.3f, 5), b(kVocab, 8, kClasses, 0.3f, 5);
-  const md::TrainResult ra = run(a), rb = run(b);
+  const md::TrainReport ra = run(a), rb = run(b);
   CHECK(all_weights(a) == all_weights(b));
   CHECK_EQ(ra.steps, steps);
   CHECK_EQ(rb.epochs.size(), std::size_t{2});

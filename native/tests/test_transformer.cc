@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gradcheck.h"
 #include "student_factory.h"
 #include "trainer.h"
@@ -22,18 +23,10 @@
 
 namespace {
 
-struct OwnedBatch {
-  std::vector<int32_t> ids, lengths;
-  int seq_len = 0;
-  md::Batch view() const {
-    md::Batch b;
-    b.ids = ids.data();
-    b.lengths = lengths.data();
-    b.batch = static_cast<int>(lengths.size());
-    b.seq_len = seq_len;
-    return b;
-  }
-};
+using fixtures::OwnedBatch;
+using fixtures::five_point_slope;
+using fixtures::max_abs_diff;
+using fixtures::softmax_rows;
 
 // Texts of the given lengths: [CLS]-like id 2 first, then ids in [1, V);
 // positions past each length hold `fill` (>= 0) or junk (fill < 0, incl. ids
@@ -82,24 +75,6 @@ void randomize(md::Transformer& model, unsigned seed) {
   std::fill_n(model.word_embeddings().value.ptr() + model.config().pad_id * H, H, 0.0f);
 }
 
-std::vector<float> softmax_rows(const std::vector<float>& logits, int C) {
-  std::vector<float> p(logits.size());
-  for (std::size_t r = 0; r < logits.size() / C; ++r) {
-    const float* x = logits.data() + r * C;
-    const float m = *std::max_element(x, x + C);
-    double sum = 0;
-    for (int c = 0; c < C; ++c) sum += std::exp(double(x[c]) - m);
-    for (int c = 0; c < C; ++c) p[r * C + c] = static_cast<float>(std::exp(double(x[c]) - m) / sum);
-  }
-  return p;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double d = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - double(b[i])));
-  return d;
-}
-
 std::vector<float> run_reference(const md::Transformer& m, const OwnedBatch& b) {
   std::vector<float> out(b.lengths.size() * m.num_classes());
   m.forward_reference(b.view(), out.data());
@@ -116,21 +91,6 @@ std::vector<float> run_train(const md::Transformer& m, const OwnedBatch& b, unsi
   md::Rng rng(seed);
   m.forward_train(*ctx, b.view(), rng, out.data());
   return out;
-}
-
-// The five-point stencil (error O(eps^4)): float forward passes need a step
-// large enough to rise above round-off, and at such steps the central
-// difference's O(eps^2) error is visible on the strongly curved paths (an
-// embedding entry moves every token's LayerNorm input).
-double five_point_slope(float& x, const std::function<double()>& loss, float eps) {
-  const float saved = x;
-  auto at = [&](float step) {
-    x = saved + step;
-    const double v = loss();
-    x = saved;
-    return v;
-  };
-  return (-at(2 * eps) + 8 * at(eps) - 8 * at(-eps) + at(-2 * eps)) / (12.0 * eps);
 }
 
 // Five-point check of d(sum w * f(x)) / dx for every entry of x:
@@ -150,13 +110,6 @@ double max_rel_error(std::vector<float>& x, const std::vector<float>& analytic, 
   return max_rel;
 }
 
-std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
 double weighted_sum(const std::vector<float>& w, const std::vector<float>& y) {
   double s = 0;
   for (std::size_t i = 0; i < y.size(); ++i) s += double(w[i]) * y[i];
@@ -171,9 +124,9 @@ TEST(layer_norm_backward_matches_finite_differences) {
   using namespace md::tfops;
   std::mt19937 rng(1);
   const int rows = 4, H = 7;
-  std::vector<float> x = random_vector(rows * H, rng, 2.0f), gamma = random_vector(H, rng), beta = random_vector(H, rng);
+  std::vector<float> x = fixtures::normal_vector(rows * H, rng, 2.0f), gamma = fixtures::normal_vector(H, rng), beta = fixtures::normal_vector(H, rng);
   for (int j = 0; j < H; ++j) x[j] += 5.0f;  // a row with a large mean
-  const std::vector<float> w = random_vector(rows * H, rng);
+  const std::vector<float> w = fixtures::normal_vector(rows * H, rng);
   std::vector<float> y(rows * H), xhat(rows * H), rstd(rows);
   auto loss = [&] {
     layer_norm_forward(rows, H, x.data(), gamma.data(), beta.data(), 1e-5f, y.data(), xhat.data(), rstd.data());
@@ -209,8 +162,8 @@ TEST(gelu_is_the_exact_erf_form_and_its_backward_matches_finite_differences) {
   for (std::size_t i = 0; i < xs.size(); ++i) CHECK_NEAR(ys[i], want[i], 2e-6);
 
   std::mt19937 rng(2);
-  std::vector<float> x = random_vector(64, rng, 2.5f);
-  const std::vector<float> w = random_vector(64, rng);
+  std::vector<float> x = fixtures::normal_vector(64, rng, 2.5f);
+  const std::vector<float> w = fixtures::normal_vector(64, rng);
   std::vector<float> y(64), dx(64);
   auto loss = [&] {
     gelu_forward(x.size(), x.data(), y.data());
@@ -224,10 +177,10 @@ TEST(gelu_is_the_exact_erf_form_and_its_backward_matches_finite_differences) {
 
 // ---- SIMD levels of the element-wise kernels against the scalar one -------------
 
-std::vector<md::GemmLevel> simd_levels() {
-  std::vector<md::GemmLevel> out;
-  for (md::GemmLevel l : {md::GemmLevel::avx2, md::GemmLevel::avx512})
-    if (md::gemm_level_supported(l)) out.push_back(l);
+std::vector<md::SimdLevel> simd_levels() {
+  std::vector<md::SimdLevel> out;
+  for (md::SimdLevel l : {md::SimdLevel::avx2, md::SimdLevel::avx512})
+    if (md::simd_level_supported(l)) out.push_back(l);
   return out;
 }
 
@@ -238,12 +191,12 @@ TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
   for (int i = -2400; i <= 2400; ++i) x.push_back(i * 0.005f);
   for (float v : {-40.0f, -9.5f, 7.25f, 30.0f, 1e-6f, -1e-6f, 0.0f}) x.push_back(v);
   std::mt19937 rng(21);
-  const std::vector<float> dy = random_vector(x.size(), rng);
+  const std::vector<float> dy = fixtures::normal_vector(x.size(), rng);
   std::vector<float> ref_y(x.size()), ref_dx(x.size());
-  gelu_forward_at(md::GemmLevel::scalar, x.size(), x.data(), ref_y.data());
-  gelu_backward_at(md::GemmLevel::scalar, x.size(), x.data(), dy.data(), ref_dx.data());
+  gelu_forward_at(md::SimdLevel::scalar, x.size(), x.data(), ref_y.data());
+  gelu_backward_at(md::SimdLevel::scalar, x.size(), x.data(), dy.data(), ref_dx.data());
   std::vector<std::vector<float>> ys, dxs;
-  for (md::GemmLevel level : simd_levels()) {
+  for (md::SimdLevel level : simd_levels()) {
     std::vector<float> y(x.size()), dx(x.size());
     gelu_forward_at(level, x.size(), x.data(), y.data());
     gelu_backward_at(level, x.size(), x.data(), dy.data(), dx.data());
@@ -252,7 +205,7 @@ TEST(simd_gelu_matches_the_scalar_erfc_form_and_is_width_independent) {
       worst_y = std::max(worst_y, std::fabs(double(y[i]) - ref_y[i]) / (1e-7 + 1e-6 * std::fabs(ref_y[i])));
       worst_dx = std::max(worst_dx, std::fabs(double(dx[i]) - ref_dx[i]) / (1e-7 + 1e-6 * std::fabs(ref_dx[i])));
     }
-    std::printf("  %s: GELU error / (1e-7 + 1e-6 |y|) %.2f, backward %.2f\n", md::gemm_level_name(level), worst_y, worst_dx);
+    std::printf("  %s: GELU error / (1e-7 + 1e-6 |y|) %.2f, backward %.2f\n", md::simd_level_name(level), worst_y, worst_dx);
     CHECK(worst_y <= 1.0);
     CHECK(worst_dx <= 1.0);
     ys.push_back(y);
@@ -270,12 +223,12 @@ TEST(simd_bias_add_equals_the_scalar_one_exactly) {
   std::mt19937 rng(24);
   for (int n : {1, 7, 16, 33, 256, 1024}) {
     const int rows = 5, ld = n + 5;  // the gap after each row is never touched
-    const std::vector<float> b = random_vector(n, rng);
-    const std::vector<float> y0 = random_vector(static_cast<std::size_t>(rows) * ld, rng);
+    const std::vector<float> b = fixtures::normal_vector(n, rng);
+    const std::vector<float> y0 = fixtures::normal_vector(static_cast<std::size_t>(rows) * ld, rng);
     std::vector<float> ref = y0;
-    add_bias_rows_at(md::GemmLevel::scalar, rows, n, b.data(), ref.data(), ld);
+    add_bias_rows_at(md::SimdLevel::scalar, rows, n, b.data(), ref.data(), ld);
     for (int r = 0; r < rows; ++r) CHECK(ref[static_cast<std::size_t>(r) * ld] == y0[static_cast<std::size_t>(r) * ld] + b[0]);
-    for (md::GemmLevel level : simd_levels()) {
+    for (md::SimdLevel level : simd_levels()) {
       std::vector<float> y = y0;
       add_bias_rows_at(level, rows, n, b.data(), y.data(), ld);
       CHECK(y == ref);  // one add per entry: the same float at every level
@@ -288,11 +241,11 @@ TEST(simd_softmax_matches_the_scalar_one) {
   std::mt19937 rng(22);
   for (int cols : {1, 5, 8, 16, 17, 52, 128}) {
     const int rows = 7, ld = cols + 3;  // a stride wider than the row: the gap is never touched
-    std::vector<float> p = random_vector(static_cast<std::size_t>(rows) * ld, rng, 4.0f);
+    std::vector<float> p = fixtures::normal_vector(static_cast<std::size_t>(rows) * ld, rng, 4.0f);
     p[0] = 80.0f;  // a large score: exp(x - max) must not overflow
     std::vector<float> ref = p;
-    softmax_rows_at(md::GemmLevel::scalar, rows, cols, ref.data(), ld);
-    for (md::GemmLevel level : simd_levels()) {
+    softmax_rows_at(md::SimdLevel::scalar, rows, cols, ref.data(), ld);
+    for (md::SimdLevel level : simd_levels()) {
       std::vector<float> q = p;
       softmax_rows_at(level, rows, cols, q.data(), ld);
       double worst = 0;
@@ -306,7 +259,7 @@ TEST(simd_softmax_matches_the_scalar_one) {
         CHECK_NEAR(sum, 1.0, 1e-5);
         for (int k = cols; k < ld; ++k) CHECK(q[static_cast<std::size_t>(r) * ld + k] == p[static_cast<std::size_t>(r) * ld + k]);
       }
-      if (!(worst <= 2e-6)) check::fail(__FILE__, __LINE__, std::string(md::gemm_level_name(level)) + " cols " +
+      if (!(worst <= 2e-6)) check::fail(__FILE__, __LINE__, std::string(md::simd_level_name(level)) + " cols " +
                                                                 std::to_string(cols) + ": rel error " + std::to_string(worst));
     }
   }
@@ -317,11 +270,11 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
   std::mt19937 rng(23);
   for (int H : {7, 16, 24, 256}) {
     const int rows = 5;
-    std::vector<float> x = random_vector(static_cast<std::size_t>(rows) * H, rng, 2.0f);
+    std::vector<float> x = fixtures::normal_vector(static_cast<std::size_t>(rows) * H, rng, 2.0f);
     for (int j = 0; j < H; ++j) x[j] += 30.0f;  // a row with a large mean
-    const std::vector<float> gamma = random_vector(H, rng), beta = random_vector(H, rng);
-    const std::vector<float> dy = random_vector(x.size(), rng);
-    auto run = [&](md::GemmLevel level, std::vector<float>& y, std::vector<float>& xhat, std::vector<float>& rstd,
+    const std::vector<float> gamma = fixtures::normal_vector(H, rng), beta = fixtures::normal_vector(H, rng);
+    const std::vector<float> dy = fixtures::normal_vector(x.size(), rng);
+    auto run = [&](md::SimdLevel level, std::vector<float>& y, std::vector<float>& xhat, std::vector<float>& rstd,
                    std::vector<float>& dx, std::vector<float>& dgamma, std::vector<float>& dbeta) {
       y.assign(x.size(), 0.0f);
       xhat.assign(x.size(), 0.0f);
@@ -334,8 +287,8 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
                              dbeta.data());
     };
     std::vector<float> ry, rxhat, rrstd, rdx, rdg, rdb;
-    run(md::GemmLevel::scalar, ry, rxhat, rrstd, rdx, rdg, rdb);
-    for (md::GemmLevel level : simd_levels()) {
+    run(md::SimdLevel::scalar, ry, rxhat, rrstd, rdx, rdg, rdb);
+    for (md::SimdLevel level : simd_levels()) {
       std::vector<float> y, xhat, rstd, dx, dg, db;
       run(level, y, xhat, rstd, dx, dg, db);
       const double e = std::max({max_abs_diff(y, ry), max_abs_diff(xhat, rxhat), max_abs_diff(dx, rdx),
@@ -343,7 +296,7 @@ TEST(simd_layer_norm_matches_the_scalar_one) {
       double erstd = 0;
       for (int r = 0; r < rows; ++r) erstd = std::max(erstd, std::fabs(double(rstd[r]) - rrstd[r]) / rrstd[r]);
       if (!(e <= 2e-5 && erstd <= 1e-5))
-        check::fail(__FILE__, __LINE__, std::string(md::gemm_level_name(level)) + " H " + std::to_string(H) +
+        check::fail(__FILE__, __LINE__, std::string(md::simd_level_name(level)) + " H " + std::to_string(H) +
                                             ": max abs diff " + std::to_string(e) + ", rstd rel " + std::to_string(erstd));
     }
   }
@@ -353,8 +306,8 @@ TEST(linear_backward_matches_finite_differences) {
   using namespace md::tfops;
   std::mt19937 rng(3);
   const int N = 5, in = 6, out = 4;
-  std::vector<float> X = random_vector(N * in, rng), W = random_vector(out * in, rng), b = random_vector(out, rng);
-  const std::vector<float> w = random_vector(N * out, rng);
+  std::vector<float> X = fixtures::normal_vector(N * in, rng), W = fixtures::normal_vector(out * in, rng), b = fixtures::normal_vector(out, rng);
+  const std::vector<float> w = fixtures::normal_vector(N * out, rng);
   std::vector<float> Y(N * out);
   auto loss = [&] {
     linear_forward(N, in, out, X.data(), in, W.data(), b.data(), Y.data(), out);
@@ -378,13 +331,13 @@ TEST(masked_attention_backward_matches_finite_differences) {
   for (int with_dropout = 0; with_dropout < 2; ++with_dropout) {
     std::mt19937 rng(4 + with_dropout);
     const int T = 6, keys = 4, heads = 2, D = 3, H = heads * D, ld = 3 * H + 2;  // ld: a stride wider than 3H
-    std::vector<float> qkv = random_vector(T * ld, rng);
+    std::vector<float> qkv = fixtures::normal_vector(T * ld, rng);
     std::vector<float> mask;
     if (with_dropout) {
       std::uniform_real_distribution<float> u(0.0f, 1.0f);
       for (int i = 0; i < heads * T * keys; ++i) mask.push_back(u(rng) < 0.7f ? 1.0f / 0.7f : 0.0f);
     }
-    const std::vector<float> w = random_vector(T * H, rng);
+    const std::vector<float> w = fixtures::normal_vector(T * H, rng);
     std::vector<float> probs(heads * T * keys), ctx(T * H), scratch(2 * T * keys);
     auto loss = [&] {
       attention_forward(T, keys, heads, D, qkv.data(), ld, probs.data(), mask.empty() ? nullptr : mask.data(),
@@ -462,7 +415,7 @@ TEST(embedding_and_pooler_gradients_entry_by_entry) {
   batch.ids[3] = 0;  // a pad id inside a text: embedded as the (zero) pad row, which never learns
   const md::Batch view = batch.view();
   const int C = model.num_classes();
-  std::vector<float> w = random_vector(view.batch * C, rng), logits(w.size());
+  std::vector<float> w = fixtures::normal_vector(view.batch * C, rng), logits(w.size());
   auto ctx = model.make_context();
   md::Gradients grads = model.make_gradients();
   gradcheck::linear_loss(model, *ctx, view, w, 5, logits);
@@ -512,7 +465,7 @@ TEST(hidden_state_path_gradients_match_finite_differences) {
   OwnedBatch batch = make_batch({4, 1, 5}, 30, rng, -1);
   const md::Batch view = batch.view();
   const int H = model.config().hidden;
-  std::vector<float> w = random_vector(static_cast<std::size_t>(view.batch) * view.seq_len * H, rng);
+  std::vector<float> w = fixtures::normal_vector(static_cast<std::size_t>(view.batch) * view.seq_len * H, rng);
   std::vector<float> hidden(w.size());
   auto ctx = model.make_context();
   auto loss = [&] {
@@ -777,19 +730,19 @@ TEST(the_trainer_fine_tunes_it_on_a_synthetic_task) {
   c.max_positions = 16;
   c.num_classes = C;
   md::Transformer model(c, 3);
-  md::TrainData train;
+  md::TrainRows train;
   train.ids = tr_ids.data();
   train.lengths = tr_len.data();
   train.rows = 600;
   train.max_len = max_len;
   train.labels = tr_lab.data();
-  md::EvalData eval;
+  md::EvalRows eval;
   eval.ids = ev_ids.data();
   eval.lengths = ev_len.data();
   eval.rows = 200;
   eval.max_len = max_len;
   eval.labels = ev_lab.data();
-  md::TrainOptions o;
+  md::StudentTrainOptions o;
   o.epochs = 8;
   o.batch_size = 32;
   o.threads = 2;
@@ -799,7 +752,7 @@ TEST(the_trainer_fine_tunes_it_on_a_synthetic_task) {
   o.optimizer.clip_norm = 1.0f;
   o.schedule.decay = md::DecayKind::linear;
   o.schedule.warmup_fraction = 0.1f;
-  const md::TrainResult r = md::train_model(model, train, &eval, o);
+  const md::TrainReport r = md::train_model(model, train, &eval, o);
   const md::EvalResult e = md::evaluate_model(model, eval, md::EvalPath::fast);
   std::printf("  eval accuracy %.3f after %zu epochs (best %d), first-epoch loss %.3f -> last %.3f\n", e.report.accuracy,
               r.epochs.size(), r.best_epoch, r.epochs.front().train_loss, r.epochs.back().train_loss);

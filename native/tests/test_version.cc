@@ -1,7 +1,7 @@
 #include <string>
 
 #include "check.h"
-#include "cpu_features.h"
+#include "simd.h"
 #include "version.h"
 
 TEST(simd_level_is_one_of_the_known_names) {
@@ -9,9 +9,14 @@ TEST(simd_level_is_one_of_the_known_names) {
   CHECK(level == "avx512" || level == "avx2" || level == "scalar");
 }
 
-TEST(avx512_is_only_reported_with_avx2) {
-  const md::CpuFeatures& f = md::cpu_features();
-  CHECK(!f.avx512f || f.avx2_fma);
+TEST(simd_level_is_the_default_level_and_the_cpu_runs_it) {
+  CHECK(md::simd_level() == md::simd_level_name(md::simd_default_level()));
+  CHECK(md::simd_level_supported(md::simd_default_level()));
+  CHECK(md::simd_level_supported(md::SimdLevel::scalar));
+}
+
+TEST(avx512_is_only_supported_with_avx2) {
+  CHECK(!md::simd_level_supported(md::SimdLevel::avx512) || md::simd_level_supported(md::SimdLevel::avx2));
 }
 
 CHECK_MAIN()
