@@ -45,11 +45,14 @@ async function runWorker(args: ParsedArgs): Promise<number> {
     lockMs: (flagNumber(args, 'lock-seconds') ?? 30) * 1000,
     log,
   });
-  await worker.start();
-  const signal = await new Promise<string>((resolve) => {
+  // Listen before starting: the worker can take a chunk before start() resolves, and a
+  // SIGTERM in that gap would otherwise kill the process instead of handing the chunk back.
+  const stopSignal = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  await worker.start();
+  const signal = await stopSignal;
   log(`worker: ${signal}: returning chunks in progress to the queue and stopping`);
   await worker.stop();
   log('worker: stopped');
