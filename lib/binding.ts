@@ -130,7 +130,7 @@ export interface RawNativeStudentClass {
 }
 
 /** native/addon/mlm_pretrainer_wrap.cc; lib/pipeline/pretrain.ts checks every argument first. */
-export interface RawPretrainOptions {
+export interface RawMlmPretrainOptions {
   batchSize: number;
   maskProb: number;
   epochs: number;
@@ -186,7 +186,7 @@ export interface RawMlmPretrainerClass {
     spec: RawStudentSpec,
     rows: { ids: Int32Array; lengths: Int32Array; maxLength: number },
     vocab: { maskId: number; specialIds: Int32Array },
-    options: RawPretrainOptions,
+    options: RawMlmPretrainOptions,
   ): RawMlmPretrainer;
 }
 

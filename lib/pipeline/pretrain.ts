@@ -24,7 +24,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { loadAddon, type RawMlmPretrainer, type RawPretrainOptions } from '../binding';
+import { loadAddon, type RawMlmPretrainer, type RawMlmPretrainOptions } from '../binding';
 import { configProblem, loadConfig, resolveUniqid, runDir, writeResolvedConfig, type Config } from '../config';
 import { describeEmptyLines, newPoolStats, streamLineBatches } from '../data';
 import { formatCount, formatDuration, Progress, type ProgressWriter } from '../progress';
@@ -85,7 +85,7 @@ export interface PretrainSummary {
 }
 
 /** Everything pre-training depends on besides the seed-derived randomness; also the checkpoint's metadata. */
-function pretrainOptions(config: Config): RawPretrainOptions {
+function pretrainOptions(config: Config): RawMlmPretrainOptions {
   const t = config.teacher;
   return {
     batchSize: t.mlm_batch_size,
