@@ -159,7 +159,7 @@ export interface DistillConfig {
   pool_epochs: number;
   /** redis://HOST:PORT: the pool is scored by `model-distill worker`s through this queue (lib/queue/); null = here. */
   queue: string | null;
-  /** Train the first student alone too and compare the teacher with it on eval (teacher-gate.ts). */
+  /** Train the first student alone too and compare the teacher with it on eval (teacher-check.ts). */
   check_teacher: boolean;
   /** Eval accuracy (0..1) the teacher must beat the student alone by. */
   teacher_margin: number;

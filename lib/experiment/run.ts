@@ -33,7 +33,7 @@ import { Classifier } from '../classifier';
 import { classIdsFromLabels, readLabelledTsv } from '../data';
 import { argmaxRows, classificationReport } from '../metrics';
 import type { RunProgressListener } from '../pipeline/run-progress';
-import { judgeTeacher, type TeacherGateResult } from '../pipeline/teacher-gate';
+import { judgeTeacher, type TeacherCheckResult } from '../pipeline/teacher-check';
 import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
 import { writeFileAtomic } from '../util/files';
@@ -71,10 +71,10 @@ export interface ExperimentResult {
   /** Settings that failed for a reason other than a missing/unimplemented teacher. */
   failures: string[];
   /**
-   * The teacher against the students alone (pipeline/teacher-gate.ts): its note says when
+   * The teacher against the students alone (pipeline/teacher-check.ts): its note says when
    * the teacher is not better by [distill] teacher_margin. null when either is missing.
    */
-  teacherCheck: TeacherGateResult | null;
+  teacherCheck: TeacherCheckResult | null;
   seconds: number;
 }
 
@@ -285,7 +285,7 @@ function aloneComparisons(rows: ExperimentRow[]): { name: string; evalAccuracy: 
 }
 
 /** The teacher's row against the students alone, as the pipeline's teacher check judges it. */
-function checkTeacherRows(teacherRows: ExperimentRow[], rows: ExperimentRow[], config: Config): TeacherGateResult | null {
+function checkTeacherRows(teacherRows: ExperimentRow[], rows: ExperimentRow[], config: Config): TeacherCheckResult | null {
   const teacher = teacherRows[0]?.eval;
   const alone = aloneComparisons(rows);
   if (!teacher || alone === undefined) return null;

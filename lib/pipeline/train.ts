@@ -15,7 +15,7 @@
  *                -> <run>/teacher/ (reused when settings + data are unchanged);
  *                onnx: an exported model; [teacher] ensemble: members averaged
  *                with it -> <run>/teacher/members/<name>/      (teacher/ensemble.ts)
- *   2b. gate     the teacher against the first student trained alone  (teacher-gate.ts)
+ *   2b. check    the teacher against the first student trained alone  (teacher-check.ts)
  *   3. soft      the teacher's logits for train rows and pool  (teacher/)
  *                -> <run>/soft-labels.cache (soft-label-cache.ts)
  *   4. students  one by one, in [model] students order        (train-student.ts)
@@ -32,7 +32,7 @@ import { prepareData } from './prepare-data';
 import { RESOLVED_CONFIG_FILE, RunLog, RUN_JSON_FILE, RUN_LOG_FILE } from './run-log';
 import type { RunProgressListener } from './run-progress';
 import { checkTeacherSupported, softTargetsStep, teacherStep } from './teacher';
-import { teacherCheckApplies, teacherGateStep, type TeacherComparison, type TeacherGateStep } from './teacher-gate';
+import { teacherCheckApplies, teacherCheckStep, type TeacherComparison, type TeacherCheckStep } from './teacher-check';
 import { trainStudentStep, type StudentResult } from './train-student';
 import { checkWritableFolder } from './writable-folder';
 
@@ -106,10 +106,10 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     const teacherFolder = options.teacherFolder === undefined ? dir : path.resolve(options.teacherFolder);
     if (teacherFolder !== dir) fs.mkdirSync(teacherFolder, { recursive: true });
     const teacher = await log.step('teacher', () => teacherStep(config, data, teacherFolder, log, stepOptions));
-    const gate: TeacherGateStep = teacherCheckApplies(config, teacher)
-      ? await log.step('teacher_check', () => teacherGateStep(config, teacher, data, dir, log, { ...stepOptions, alone: options.aloneStudents }))
+    const check: TeacherCheckStep = teacherCheckApplies(config, teacher)
+      ? await log.step('teacher_check', () => teacherCheckStep(config, teacher, data, dir, log, { ...stepOptions, alone: options.aloneStudents }))
       : { result: null, trainedAlone: null };
-    const distil = gate.result === null || gate.result.action === 'distil';
+    const distil = check.result === null || check.result.action === 'distil';
     const soft = distil ? await log.step('soft_targets', () => softTargetsStep(config, teacher, data, teacherFolder, log, stepOptions)) : null;
     if (soft !== null) {
       const d = config.distill;
@@ -128,7 +128,7 @@ export async function trainFromConfig(configPath: string, uniqidArg?: string, op
     log.record.students = students;
     for (const kind of config.model.students as StudentKind[]) {
       // The teacher check's student alone is this run's model when there is no distillation.
-      const trainedAlone = soft === null && gate.trainedAlone?.kind === kind ? gate.trainedAlone : null;
+      const trainedAlone = soft === null && check.trainedAlone?.kind === kind ? check.trainedAlone : null;
       const result = trainedAlone ?? (await log.step(kind, () => trainStudentStep(config, kind, data, soft, dir, log, stepOptions)));
       students.push(result);
     }

@@ -1,6 +1,6 @@
 /**
  * The teacher check ([distill] check_teacher, teacher_margin, require_better_teacher;
- * lib/pipeline/teacher-gate.ts): the verdict and its note, a weak teacher flagged in the
+ * lib/pipeline/teacher-check.ts): the verdict and its note, a weak teacher flagged in the
  * log and run.json, require_better_teacher keeping the students trained alone (no soft
  * labels computed, the checked student not trained twice), a teacher that passes, and the
  * experiment table's note. Tiny fixture (tiny-reviews), tiny models.
@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { readModelFolder } from '../lib/model-folder';
-import { judgeTeacher } from '../lib/pipeline/teacher-gate';
+import { judgeTeacher } from '../lib/pipeline/teacher-check';
 import { trainFromConfig } from '../lib/pipeline/train';
 import { runExperiment } from '../lib/experiment/run';
 import { TINY_REVIEWS } from './helpers/cli';
@@ -24,7 +24,7 @@ const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 let tmp: string;
 before(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-gate-'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-teacher-check-'));
 });
 after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -61,14 +61,14 @@ describe('teacher check: in train', function () {
     const lines: string[] = [];
     const summary = await trainFromConfig(file, 'r', { log: (l) => lines.push(l) });
     const record = readJson(summary.files.runJson);
-    const gate = record.teacherGate;
-    assert.equal(gate.passed, false, `teacher ${gate.teacherAccuracy} vs ${JSON.stringify(gate.alone)}`);
-    assert.equal(gate.alone.length, 1);
-    assert.equal(gate.alone[0].name, 'textcnn alone');
-    assert.ok(gate.teacherAccuracy <= gate.alone[0].evalAccuracy);
-    assert.equal(gate.action, 'distil');
-    assert.ok(lines.includes(gate.note), 'the note is printed');
-    assert.match(gate.note, /^note: teacher 0\.\d{4} .* textcnn alone 0\.\d{4} on eval: distillation is unlikely to help$/);
+    const check = record.teacherCheck;
+    assert.equal(check.passed, false, `teacher ${check.teacherAccuracy} vs ${JSON.stringify(check.alone)}`);
+    assert.equal(check.alone.length, 1);
+    assert.equal(check.alone[0].name, 'textcnn alone');
+    assert.ok(check.teacherAccuracy <= check.alone[0].evalAccuracy);
+    assert.equal(check.action, 'distil');
+    assert.ok(lines.includes(check.note), 'the note is printed');
+    assert.match(check.note, /^note: teacher 0\.\d{4} .* textcnn alone 0\.\d{4} on eval: distillation is unlikely to help$/);
     // Distilled anyway: both saved students name the teacher.
     for (const s of summary.students) assert.notEqual(readModelFolder(s.dir).config.training?.distill ?? null, null, `${s.kind} is distilled`);
     assert.ok(fs.existsSync(path.join(summary.runDir, 'soft-labels.cache')));
@@ -82,13 +82,13 @@ describe('teacher check: in train', function () {
     const lines: string[] = [];
     const summary = await trainFromConfig(file, 'r', { log: (l) => lines.push(l) });
     const record = readJson(summary.files.runJson);
-    assert.equal(record.teacherGate.action, 'keep students trained alone');
+    assert.equal(record.teacherCheck.action, 'keep students trained alone');
     assert.deepEqual(summary.students.map((s) => s.kind), ['textcnn', 'gru']);
     for (const s of summary.students) assert.equal(readModelFolder(s.dir).config.training?.distill ?? null, null, `${s.kind} is trained alone`);
     assert.ok(!fs.existsSync(path.join(summary.runDir, 'soft-labels.cache')), 'no soft labels were computed');
     assert.equal('soft_targets' in record.timings, false);
     assert.equal(lines.filter((l) => /^textcnn: TextCNN /.test(l)).length, 1, 'the checked TextCNN is the kept one, not retrained');
-    assert.equal(record.teacherGate.alone[0].evalAccuracy, summary.students[0].evalAccuracy);
+    assert.equal(record.teacherCheck.alone[0].evalAccuracy, summary.students[0].evalAccuracy);
   });
 
   it('passes a teacher that beats the student alone, and then distils', async () => {
@@ -100,9 +100,9 @@ describe('teacher check: in train', function () {
         .replace('[gru]\n', '[gru]\nlearning_rate = 0.02\n'),
     );
     const summary = await trainFromConfig(file, 'r');
-    const gate = readJson(summary.files.runJson).teacherGate;
-    assert.equal(gate.passed, true, `teacher ${gate.teacherAccuracy} vs ${JSON.stringify(gate.alone)}`);
-    assert.equal(gate.note, null);
+    const check = readJson(summary.files.runJson).teacherCheck;
+    assert.equal(check.passed, true, `teacher ${check.teacherAccuracy} vs ${JSON.stringify(check.alone)}`);
+    assert.equal(check.note, null);
     assert.notEqual(readModelFolder(summary.students[0].dir).config.training?.distill ?? null, null, 'the kept TextCNN is the distilled one');
   });
 
@@ -113,7 +113,7 @@ describe('teacher check: in train', function () {
     );
     const lines: string[] = [];
     const summary = await trainFromConfig(file, 'r', { log: (l) => lines.push(l) });
-    assert.equal(readJson(summary.files.runJson).teacherGate, undefined);
+    assert.equal(readJson(summary.files.runJson).teacherCheck, undefined);
     assert.equal(lines.filter((l) => /^textcnn: TextCNN /.test(l)).length, 1);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The teacher's quality gate, between the teacher step and the soft labels.
+ * The teacher check (a quality gate), between the teacher step and the soft labels.
  *
  * Distillation only helps when the teacher knows more than the student would learn
  * alone. A teacher trained here can fail that (a transformer from random weights on
@@ -13,7 +13,7 @@
  *
  * The student trained here is saved as the run's model of its kind, like any student
  * trained alone: a distilled one replaces it (model-generations.ts), and when the
- * gate keeps the students alone it is not trained twice.
+ * check keeps the students alone it is not trained twice.
  */
 import type { Config, StudentKind } from '../config';
 import { formatScore } from '../progress';
@@ -22,15 +22,15 @@ import type { RunLog } from './run-log';
 import type { Teacher } from './teacher/types';
 import { trainStudentStep, type StudentResult, type StudentStepOptions } from './train-student';
 
-/** A student trained alone, as the gate compares with it. */
+/** A student trained alone, as the check compares with it. */
 export interface TeacherComparison {
   /** "textcnn alone", ... */
   name: string;
   evalAccuracy: number;
 }
 
-/** What the gate found; recorded as run.json's "teacherGate". */
-export interface TeacherGateResult {
+/** What the check found; recorded as run.json's "teacherCheck". */
+export interface TeacherCheckResult {
   teacherAccuracy: number;
   /** The students alone it compared with, the best first. */
   alone: TeacherComparison[];
@@ -43,14 +43,14 @@ export interface TeacherGateResult {
   action: 'distil' | 'keep students trained alone';
 }
 
-export interface TeacherGateOptions extends StudentStepOptions {
+export interface TeacherCheckOptions extends StudentStepOptions {
   /** Students alone already trained on the same rows (experiment): no student is trained here. */
   alone?: TeacherComparison[];
 }
 
-/** The gate's verdict, and the student it trained alone (null when it trained none). */
-export interface TeacherGateStep {
-  result: TeacherGateResult | null;
+/** The check's verdict, and the student it trained alone (null when it trained none). */
+export interface TeacherCheckStep {
+  result: TeacherCheckResult | null;
   trainedAlone: StudentResult | null;
 }
 
@@ -58,15 +58,15 @@ export interface TeacherGateStep {
  * Compares the teacher with a student trained alone. null result when there is nothing to
  * compare: no teacher, distillation off, [distill] check_teacher = false, or no eval figure.
  */
-export async function teacherGateStep(
+export async function teacherCheckStep(
   config: Config,
   teacher: Teacher | null,
   data: PreparedData,
   runFolder: string,
   log: RunLog,
-  options: TeacherGateOptions,
-): Promise<TeacherGateStep> {
-  const none: TeacherGateStep = { result: null, trainedAlone: null };
+  options: TeacherCheckOptions,
+): Promise<TeacherCheckStep> {
+  const none: TeacherCheckStep = { result: null, trainedAlone: null };
   if (!teacherCheckApplies(config, teacher)) return none;
   const teacherAccuracy = teacher.identity.evalAccuracy;
   if (teacherAccuracy === null) {
@@ -95,7 +95,7 @@ export async function teacherGateStep(
       log.info('teacher check: [distill] require_better_teacher = true: the students train on the labelled rows alone (no distillation)');
     }
   }
-  log.record.teacherGate = result;
+  log.record.teacherCheck = result;
   return { result, trainedAlone };
 }
 
@@ -105,7 +105,7 @@ export function teacherCheckApplies(config: Config, teacher: Teacher | null): te
 }
 
 /** The verdict: passed when the teacher beats the best student alone by more than `margin`. */
-export function judgeTeacher(teacherAccuracy: number, alone: TeacherComparison[], margin: number, requireBetter: boolean): TeacherGateResult {
+export function judgeTeacher(teacherAccuracy: number, alone: TeacherComparison[], margin: number, requireBetter: boolean): TeacherCheckResult {
   const sorted = [...alone].sort((a, b) => b.evalAccuracy - a.evalAccuracy);
   const best = sorted[0];
   // A hair of tolerance: accuracies are ratios of row counts, and 0.905 - 0.9 is not exactly
