@@ -124,7 +124,8 @@ export async function teacherStep(
     base = await onnxTeacherStep(config, data, log);
   } else if (config.teacher.kind === 'native') {
     base = await nativeTeacherStep(config, data, runFolder, log, options);
-  } else {
+  } else if (!config.teacher.auto) {
+    // (kind = auto has already said what it became.)
     log.info('teacher: [teacher] kind = none with an ensemble: the teacher is the ensemble members alone');
   }
   if (!hasMembers) return base;
