@@ -29,7 +29,7 @@ import { readWord2VecHeader } from '../vectors';
 import { ConfigError, type ConfigProblem } from './errors';
 import { CONFIG_SCHEMA, DEFAULT_EMBEDDING_DIM, DEFAULT_TEACHER_ENSEMBLE, MAX_ENSEMBLE_MEMBERS, REQUIRED_SECTIONS } from './schema';
 import { scanLines } from './scan';
-import { SectionReader, TRUE_WORDS } from './section-reader';
+import { SectionReader } from './section-reader';
 import type { Config, DataConfig, DistillConfig, DistillLoss, GruConfig, LabelFilter, LabelModel, LabelRankBy, LabelsConfig, LoadConfigOptions, LrDecay, ModelConfig, OptimizerKind, PretrainKind, StudentKind, TeacherConfig, TeacherKind, TextCnnConfig, TrainConfig } from './types';
 
 /**
@@ -85,10 +85,11 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const train = readTrain(ctx);
   const textcnn = readTextCnn(ctx, model, train);
   const gru = readGru(ctx, train);
-  // "[distill] enabled = true" with no [teacher] kind asks for the default teacher (kind = auto).
-  const distillAsked = TRUE_WORDS.includes(raw.get('distill')?.entries.get('enabled')?.value.toLowerCase() ?? '');
-  const teacher = readTeacher(ctx, model, train, distillAsked);
-  const distill = readDistill(ctx, data, train, teacher);
+  // Read before [teacher]: "[distill] enabled = true" with no [teacher] kind asks for the
+  // default teacher (kind = auto), and [distill]'s own default follows the teacher.
+  const distillEnabled = ctx.reader('distill').bool('enabled');
+  const teacher = readTeacher(ctx, model, train, distillEnabled === true);
+  const distill = readDistill(ctx, data, train, teacher, distillEnabled);
   const labels = readLabels(ctx, teacher);
 
   if (problems.length > 0) {
@@ -355,12 +356,11 @@ function checkTeacherVectors(te: SectionReader, teacher: TeacherConfig, checkPat
 }
 
 /** [distill]: on when there is a teacher, on the unlabelled pool when there is one. */
-function readDistill({ reader }: ParseContext, data: DataConfig, trainCfg: TrainConfig, teacher: TeacherConfig): DistillConfig {
+function readDistill({ reader }: ParseContext, data: DataConfig, trainCfg: TrainConfig, teacher: TeacherConfig, enabledSet: boolean | null): DistillConfig {
   const { kind } = teacher;
   const { unlabeled } = data;
   const memberCount = teacher.ensemble.length + teacher.ensemble_models.length;
   const ds = reader('distill');
-  const enabledSet = ds.bool('enabled');
   const useUnlabeledSet = ds.bool('use_unlabeled');
   const distill: DistillConfig = {
     enabled: enabledSet ?? (kind !== 'none' || memberCount > 0),

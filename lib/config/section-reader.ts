@@ -12,7 +12,7 @@ import type { RawEntry, RawSection } from './scan';
 
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-export const TRUE_WORDS = ['true', 'yes', 'on', '1'];
+const TRUE_WORDS = ['true', 'yes', 'on', '1'];
 const FALSE_WORDS = ['false', 'no', 'off', '0'];
 
 /**
