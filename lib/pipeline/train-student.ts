@@ -142,18 +142,14 @@ export async function trainStudentStep(
   const hooks: TrainHooks = epochProgressHooks({
     label: kind,
     rows,
+    train: trainOptions,
     stepsPerEpoch,
-    epochs: trainOptions.epochs,
-    batchSize: trainOptions.batchSize,
-    progress: options.progress,
-    signal: options.signal,
-    onProgress: options.onProgress,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}${e.evalAccuracy === undefined ? '' : `  eval accuracy ${formatScore(e.evalAccuracy)}`}`,
     logEpoch: (e) => {
       const evalText = e.evalAccuracy === undefined ? '' : `, eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} loss ${formatScore(e.evalLoss)}`;
       log.info(`${kind} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s${evalText} (${e.seconds.toFixed(1)} s)`);
     },
-  });
+  }, options);
   const report: TrainReport =
     source === null
       ? await student.train(soft === null ? data.trainRows : { ...data.trainRows, softTargets: soft.train }, data.evalRows, trainOptions, hooks)

@@ -186,19 +186,14 @@ async function memberStep(
   const hooks = epochProgressHooks({
     label: member.name,
     rows,
-    stepsPerEpoch: Math.ceil(rows / trainOptions.batchSize),
-    epochs: trainOptions.epochs,
-    batchSize: trainOptions.batchSize,
-    progress: options.progress,
-    signal: options.signal,
-    onProgress: options.onProgress,
+    train: trainOptions,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
     logEpoch: (e) =>
       log.info(
         `teacher member ${member.name} epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ` +
           `eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
       ),
-  });
+  }, options);
   const report = await model.train(data.trainRows, data.evalRows, trainOptions, hooks);
   if (report.cancelled) throw new Error(`teacher member ${member.name}: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
   const best = report.epochs.find((e) => e.epoch === report.bestEpoch);

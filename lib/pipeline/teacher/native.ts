@@ -126,19 +126,14 @@ export async function nativeTeacherStep(
   const hooks = epochProgressHooks({
     label: 'teacher',
     rows,
-    stepsPerEpoch: Math.ceil(rows / trainOptions.batchSize),
-    epochs: trainOptions.epochs,
-    batchSize: trainOptions.batchSize,
-    progress: options.progress,
-    signal: options.signal,
-    onProgress: options.onProgress,
+    train: trainOptions,
     finishText: (e) => `loss ${e.trainLoss.toFixed(4)}`,
     logEpoch: (e) =>
       log.info(
         `teacher epoch ${e.epoch}/${trainOptions.epochs}: train loss ${e.trainLoss.toFixed(4)}, ${formatCount(e.examplesPerSecond)} examples/s, ` +
           `eval accuracy ${formatScore(e.evalAccuracy)} macro-F1 ${formatScore(e.evalMacroF1)} (${e.seconds.toFixed(1)} s)`,
       ),
-  });
+  }, options);
   const report = await model.train({ ...trainRows, labels: data.train.labels }, { ...evalRows, labels: data.eval.labels }, trainOptions, hooks);
   if (report.cancelled) throw new Error(`teacher: training was cancelled after ${report.epochs.length} epoch(s); nothing saved`);
   const best = report.epochs.find((e) => e.epoch === report.bestEpoch);
