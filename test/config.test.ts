@@ -249,6 +249,9 @@ describe('config.ini', () => {
     c = loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = native\n`));
     assert.deepEqual([c.teacher.auto, c.teacher.kind, c.teacher.ensemble], [false, 'native', []]);
     assert.deepEqual([c.distill.check_teacher, c.distill.teacher_margin, c.distill.require_better_teacher], [true, 0, false]);
+    // A key that needs the transformer names what auto became.
+    const err = configErrorOf(() => loadConfig(ws.write(`${MINIMAL}[teacher]\nkind = auto\npretrain = mlm\n`)));
+    assert.match(err.message, /:9: \[teacher\] pretrain = mlm needs kind = native \(kind is auto, which without init_checkpoint or path is an ensemble of members\)/);
   });
 
   it('checks the keys that depend on each other (teacher, distillation, pool)', () => {

@@ -245,7 +245,7 @@ function readTeacher({ checkPaths, problems, reader }: ParseContext, model: Mode
     }
   } else {
     for (const key of ['path', 'vocab'] as const) {
-      if (te.has(key)) te.problem(key, `is only used with kind = onnx (kind is ${kind}); remove it or set kind = onnx`);
+      if (te.has(key)) te.problem(key, `is only used with kind = onnx (kind is ${kindShown(kind, auto)}); remove it or set kind = onnx`);
     }
     teacherPath = null;
     teacherVocab = null;
@@ -290,6 +290,12 @@ function readTeacher({ checkPaths, problems, reader }: ParseContext, model: Mode
   return teacher;
 }
 
+/** The teacher kind as an error names it: what the file said, and for auto what it became. */
+function kindShown(kind: TeacherKind, auto: boolean): string {
+  if (!auto) return kind;
+  return kind === 'none' ? 'auto, which without init_checkpoint or path is an ensemble of members' : `auto, here ${kind}`;
+}
+
 /** The ensemble members: how many, the saved model folders readable, the members' vectors file. */
 function checkEnsemble(te: SectionReader, teacher: TeacherConfig, checkPaths: boolean): void {
   const memberCount = teacher.ensemble.length + teacher.ensemble_models.length;
@@ -332,10 +338,10 @@ function checkTeacherVectors(te: SectionReader, teacher: TeacherConfig, checkPat
   if (teacher.hidden % teacher.heads !== 0) {
     te.problem(te.has('heads') ? 'heads' : 'hidden', `: hidden = ${teacher.hidden} must be a multiple of heads = ${teacher.heads}`);
   }
-  if (teacher.pretrain === 'mlm' && kind !== 'native') te.problem('pretrain', `= mlm needs kind = native (kind is ${kind})`);
+  if (teacher.pretrain === 'mlm' && kind !== 'native') te.problem('pretrain', `= mlm needs kind = native (kind is ${kindShown(kind, teacher.auto)})`);
   if (teacher.pretrained_vectors !== null) {
     if (kind !== 'native') {
-      te.problem('pretrained_vectors', `is only used with kind = native (kind is ${kind}): it starts the native transformer's word embeddings; remove it or set kind = native`);
+      te.problem('pretrained_vectors', `is only used with kind = native (kind is ${kindShown(kind, teacher.auto)}): it starts the native transformer's word embeddings; remove it or set kind = native`);
     } else if (initCheckpoint !== null || teacher.pretrain === 'mlm') {
       te.problem('pretrained_vectors', `cannot be combined with ${initCheckpoint !== null ? 'init_checkpoint' : 'pretrain = mlm'} (the word embeddings come from there); remove one of them`);
     } else if (checkPaths) {
