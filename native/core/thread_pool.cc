@@ -55,11 +55,28 @@ void ThreadPool::worker_loop(int slot) {
 }
 
 void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_t, int)>& task, int max_threads) {
-  if (n == 0) return;
+  run_job(n, task, nullptr, max_threads);
+}
+
+void ThreadPool::parallel_for_led(std::size_t n, const std::function<void(std::size_t, int)>& task,
+                                  const std::function<void()>& lead, int max_threads) {
+  run_job(n, task, &lead, max_threads);
+}
+
+namespace {
+// True on a thread while it runs a job's lead: the lead may call back into code that starts a
+// job of its own (a JS getter on the texts array calling the addon again), which must then run
+// inline, since this thread already holds job_mutex_.
+thread_local bool leading_a_job = false;
+}  // namespace
+
+void ThreadPool::run_job(std::size_t n, const std::function<void(std::size_t, int)>& task,
+                         const std::function<void()>* lead, int max_threads) {
   int slots = size();
   if (max_threads > 0) slots = std::min(slots, max_threads);
   slots = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(slots), n));
-  if (slots <= 1) {
+  if (slots <= 1 || leading_a_job) {
+    if (lead) (*lead)();
     for (std::size_t i = 0; i < n; ++i) task(i, 0);
     return;
   }
@@ -75,12 +92,24 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
     ++generation_;
   }
   wake_.notify_all();
+  std::exception_ptr lead_error;
+  if (lead) {
+    leading_a_job = true;
+    try {
+      (*lead)();
+    } catch (...) {
+      lead_error = std::current_exception();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!first_error_) first_error_ = lead_error;  // hands out no further task
+    }
+    leading_a_job = false;
+  }
   run_tasks(0);
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return pending_workers_ == 0; });
-    error = first_error_;
+    error = lead_error ? lead_error : first_error_;
     first_error_ = nullptr;
     task_ = nullptr;
   }

@@ -33,7 +33,17 @@ class ThreadPool {
   // dynamically (an atomic counter), so uneven tasks balance themselves.
   void parallel_for(std::size_t n, const std::function<void(std::size_t i, int slot)>& task, int max_threads = 0);
 
+  // parallel_for whose calling thread first runs `lead` while the other slots already take
+  // tasks, then joins them: a producer and its consumers. `lead` makes the tasks' input (work
+  // only the calling thread may do, such as reading JS values) and publishes its progress on a
+  // ProgressGate the tasks wait on. If `lead` throws, it must abort that gate first; no further
+  // task is handed out and its exception is rethrown after the join.
+  void parallel_for_led(std::size_t n, const std::function<void(std::size_t i, int slot)>& task,
+                        const std::function<void()>& lead, int max_threads = 0);
+
  private:
+  void run_job(std::size_t n, const std::function<void(std::size_t, int)>& task, const std::function<void()>* lead,
+               int max_threads);
   void worker_loop(int slot);
   void run_tasks(int slot);
 
