@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "thread_pool.h"
@@ -373,6 +374,18 @@ void WordPieceTokenizer::encode_segment(const Unit* p, const Unit* end, Scratch&
       if (action < kActionSpace) {
         flush_word(s, sink);
         sink.push(action);
+        if constexpr (std::is_same_v<Unit, char16_t>) {
+          // The rest of a run of such characters (most of a Chinese text): no word is open and
+          // every special token starts with '[', so each is one load and one push.
+          while (p < end && !sink.full()) {
+            const std::uint32_t next = *p;
+            if (next < 0x80 || (next >= 0xD800 && next <= 0xDFFF)) break;  // ASCII, or a surrogate
+            const std::uint16_t next_action = action_of[next];
+            if (next_action >= kActionSpace) break;
+            sink.push(next_action);
+            ++p;
+          }
+        }
         continue;
       }
       if (action == kActionDrop) continue;
@@ -497,35 +510,53 @@ void WordPieceTokenizer::check_batch_options(const BatchEncodeOptions& options) 
 
 template <class TextAt>
 void WordPieceTokenizer::encode_batch_impl(std::size_t n, const TextAt& text_at, const BatchEncodeOptions& options,
-                                           std::int32_t* ids, std::int32_t* lengths, int threads) const {
+                                           std::int32_t* ids, std::int32_t* lengths, int threads,
+                                           const std::function<void(ProgressGate&)>* fill) const {
   check_batch_options(options);
-  if (n == 0) return;
   const std::size_t width = static_cast<std::size_t>(options.max_length);
   const bool specials = options.add_special_tokens;
   ThreadPool& pool = global_thread_pool();
   std::vector<Scratch> scratch(static_cast<std::size_t>(pool.size()));
   // Chunks of texts, handed out dynamically: big enough that the hand-out cost vanishes, small
   // enough (several per thread) that a chunk of long texts cannot leave a thread idle at the end.
-  const std::size_t chunk = std::max<std::size_t>(1, std::min<std::size_t>(256, n / (8 * pool.size())));
+  // While the texts are being filled in, smaller chunks: the first one is ready, and a worker
+  // can start, after 64 texts are copied rather than 256.
+  const std::size_t most = fill ? 64 : 256;
+  const std::size_t chunk = std::max<std::size_t>(1, std::min<std::size_t>(most, n / (8 * pool.size())));
   const std::size_t chunks = (n + chunk - 1) / chunk;
-  pool.parallel_for(
-      chunks,
-      [&](std::size_t c, int slot) {
-        Scratch& s = scratch[static_cast<std::size_t>(slot)];
-        const std::size_t last = std::min(n, (c + 1) * chunk);
-        for (std::size_t i = c * chunk; i < last; ++i) {
-          std::int32_t* row = ids + i * width;
-          RowSink sink{row + (specials ? 1 : 0), width - (specials ? 2 : 0)};
-          text_at(i, s, sink);
-          std::size_t length = sink.size;
-          if (specials) {
-            row[0] = cls_id_;
-            row[length + 1] = sep_id_;
-            length += 2;
-          }
-          std::fill(row + length, row + width, pad_id_);
-          lengths[i] = static_cast<std::int32_t>(length);
+  ProgressGate gate;
+  const std::function<void(std::size_t, int)> encode_chunk = [&](std::size_t c, int slot) {
+    const std::size_t last = std::min(n, (c + 1) * chunk);
+    if (fill && !gate.wait_for(last)) return;  // the filler failed: its error is rethrown
+    Scratch& s = scratch[static_cast<std::size_t>(slot)];
+    for (std::size_t i = c * chunk; i < last; ++i) {
+      std::int32_t* row = ids + i * width;
+      RowSink sink{row + (specials ? 1 : 0), width - (specials ? 2 : 0)};
+      text_at(i, s, sink);
+      std::size_t length = sink.size;
+      if (specials) {
+        row[0] = cls_id_;
+        row[length + 1] = sep_id_;
+        length += 2;
+      }
+      std::fill(row + length, row + width, pad_id_);
+      lengths[i] = static_cast<std::int32_t>(length);
+    }
+  };
+  if (!fill) {
+    pool.parallel_for(chunks, encode_chunk, threads);
+    return;
+  }
+  pool.parallel_for_led(
+      chunks, encode_chunk,
+      [&] {
+        try {
+          (*fill)(gate);
+        } catch (...) {
+          gate.abort();
+          throw;
         }
+        gate.publish(n);  // all of it, whatever the filler published last
       },
       threads);
 }
@@ -549,6 +580,19 @@ void WordPieceTokenizer::encode_batch_utf16(const char16_t* units, const std::ui
         encode_text(units + offsets[i], units + offsets[i + 1], s, sink);
       },
       options, ids, lengths, threads);
+}
+
+void WordPieceTokenizer::encode_batch_utf16_filling(const char16_t* units, const std::uint32_t* offsets,
+                                                    std::size_t n, const BatchEncodeOptions& options,
+                                                    std::int32_t* ids, std::int32_t* lengths,
+                                                    const std::function<void(ProgressGate&)>& fill,
+                                                    int threads) const {
+  encode_batch_impl(
+      n,
+      [this, units, offsets](std::size_t i, Scratch& s, RowSink& sink) {
+        encode_text(units + offsets[i], units + offsets[i + 1], s, sink);
+      },
+      options, ids, lengths, threads, &fill);
 }
 
 void WordPieceTokenizer::encode_batch_utf16_via_utf8(const char16_t* units, const std::uint32_t* offsets,

@@ -17,12 +17,14 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "progress_gate.h"
 #include "unicode.h"
 
 namespace md {
@@ -69,13 +71,20 @@ class WordPieceTokenizer {
   void encode_batch(const std::string_view* texts, std::size_t n, const BatchEncodeOptions& options,
                     std::int32_t* ids, std::int32_t* lengths, int threads = 0) const;
   // The same for texts given as one UTF-16 buffer: text i is units[offsets[i], offsets[i+1]).
-  // Each text is converted to UTF-8 on the worker threads (a lone surrogate becomes U+FFFD, as
-  // when N-API converts a JS string), which keeps that work off the caller's thread.
   // The tokenizer reads the UTF-16 units directly (no UTF-8 copy of the text): a lone surrogate
   // counts as U+FFFD, as when N-API converts a JS string, and so is removed like any U+FFFD.
   void encode_batch_utf16(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
                           const BatchEncodeOptions& options, std::int32_t* ids, std::int32_t* lengths,
                           int threads = 0) const;
+  // encode_batch_utf16 while the texts are still being written: `fill` runs on the calling
+  // thread, writes the texts into `units` in order (offsets are complete beforehand) and
+  // publishes on the gate how many are in place; the pool's other threads encode each chunk of
+  // texts as soon as it is there. So the copy of the texts out of JS, which only the calling
+  // thread may do, overlaps the tokenizing instead of preceding it. If `fill` throws, the
+  // exception is rethrown once every thread has stopped; rows not encoded are left as they were.
+  void encode_batch_utf16_filling(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
+                                  const BatchEncodeOptions& options, std::int32_t* ids, std::int32_t* lengths,
+                                  const std::function<void(ProgressGate& gate)>& fill, int threads = 0) const;
   // The former path, kept as the reference of tests and of the benchmark's profile: each text is
   // converted to UTF-8 on the worker threads, then encoded as encode_batch does.
   void encode_batch_utf16_via_utf8(const char16_t* units, const std::uint32_t* offsets, std::size_t n,
@@ -130,7 +139,8 @@ class WordPieceTokenizer {
   void check_batch_options(const BatchEncodeOptions& options) const;
   template <class TextAt>
   void encode_batch_impl(std::size_t n, const TextAt& text_at, const BatchEncodeOptions& options, std::int32_t* ids,
-                         std::int32_t* lengths, int threads) const;
+                         std::int32_t* lengths, int threads,
+                         const std::function<void(ProgressGate&)>* fill = nullptr) const;
 
   WordPieceOptions options_;
   std::vector<std::string> vocab_;

@@ -1,5 +1,6 @@
 // Unit tests of the native WordPiece tokenizer and its Unicode helpers. Parity with Hugging Face on
 // real data is proven in test/tokenizer-parity.test.ts; these pin down each rule on small inputs.
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -330,6 +331,56 @@ TEST(utf16_direct_path_equals_the_utf8_reference_path) {
     CHECK_EQ(bytes, expected);
     CHECK(t.profile_utf16(joined.data(), offsets.data(), n, WordPieceTokenizer::ProfileStage::normalize) > 0);
   }
+}
+
+// encode_batch_utf16_filling: the texts are written by the calling thread while the pool's other
+// threads encode what is published; the result equals encode_batch_utf16 on the finished buffer,
+// and a filler that fails mid-way is rethrown without leaving a thread waiting.
+TEST(filling_path_equals_the_plain_path_and_rethrows_a_failed_fill) {
+  std::mt19937 rng(4242);
+  const std::vector<char16_t> alphabet = {u'h', u'e', u'l', u'o', u' ', u',', u'[', u'S', u'E', u'P', u']',
+                                          0x4E2D, 0x56FD, 0x3002, 0x00E9, 0xD83D, 0xDE00, 0xD800};
+  const std::size_t n = 3000;
+  std::u16string source;
+  std::vector<std::uint32_t> offsets{0};
+  for (std::size_t i = 0; i < n; ++i) {
+    const int len = static_cast<int>(rng() % 40);
+    for (int k = 0; k < len; ++k) source.push_back(alphabet[rng() % alphabet.size()]);
+    offsets.push_back(static_cast<std::uint32_t>(source.size()));
+  }
+  WordPieceTokenizer t(tiny_vocab());
+  md::BatchEncodeOptions options;
+  options.max_length = 12;
+  std::vector<std::int32_t> want_ids(n * 12), want_lengths(n);
+  t.encode_batch_utf16(source.data(), offsets.data(), n, options, want_ids.data(), want_lengths.data());
+
+  std::u16string units(source.size(), u'x');  // garbage until the filler writes each text
+  std::vector<std::int32_t> ids(n * 12, -7), lengths(n, -7);
+  t.encode_batch_utf16_filling(units.data(), offsets.data(), n, options, ids.data(), lengths.data(),
+                               [&](md::ProgressGate& gate) {
+                                 for (std::size_t i = 0; i < n; ++i) {
+                                   std::copy(source.begin() + offsets[i], source.begin() + offsets[i + 1],
+                                             units.begin() + offsets[i]);
+                                   gate.publish(i + 1);
+                                 }
+                               });
+  CHECK(ids == want_ids);
+  CHECK(lengths == want_lengths);
+
+  bool rethrown = false;
+  try {
+    t.encode_batch_utf16_filling(units.data(), offsets.data(), n, options, ids.data(), lengths.data(),
+                                 [&](md::ProgressGate& gate) {
+                                   gate.publish(n / 2);
+                                   throw std::runtime_error("text 1500 is not a string");
+                                 });
+  } catch (const std::runtime_error& e) {
+    rethrown = std::string(e.what()) == "text 1500 is not a string";
+  }
+  CHECK(rethrown);
+  // The pool is free again.
+  t.encode_batch_utf16(source.data(), offsets.data(), n, options, ids.data(), lengths.data());
+  CHECK(ids == want_ids);
 }
 
 TEST(bad_vocab_and_bad_options_throw) {
