@@ -216,7 +216,19 @@ export interface RawWordPieceTokenizer {
   readonly maskId: number;
   encode(text: string, addSpecialTokens: boolean): Int32Array;
   tokenize(text: string): string[];
-  encodeBatch(texts: string[], from: number, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
+  /**
+   * Writes into outIds / outLengths when given (exactly n x maxLength and n entries, not
+   * overlapping), else into new arrays; returns the arrays written.
+   */
+  encodeBatch(
+    texts: string[],
+    from: number,
+    offsets: Uint32Array,
+    maxLength: number,
+    addSpecialTokens: boolean,
+    outIds?: Int32Array,
+    outLengths?: Int32Array,
+  ): { ids: Int32Array; lengths: Int32Array };
   encodeBatchAsync(texts: string[], from: number, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): Promise<{ ids: Int32Array; lengths: Int32Array }>;
   /** Benchmark only: the former input path (the texts joined into one JS string), for the "before" row. */
   encodeBatchJoined(joined: string, offsets: Uint32Array, maxLength: number, addSpecialTokens: boolean): { ids: Int32Array; lengths: Int32Array };
@@ -236,7 +248,7 @@ export interface RawWordPieceTokenizer {
   /** Frees the native tables now; later calls throw "Tokenizer is disposed". */
   dispose(): void;
 }
-export type TokenizerProfileStage = 'copy' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8';
+export type TokenizerProfileStage = 'copy' | 'copy_then_encode' | 'to_utf8' | 'decode' | 'normalize' | 'via_utf8';
 export interface RawWordPieceTokenizerClass {
   new (tokens: string[], lowercase: boolean): RawWordPieceTokenizer;
 }

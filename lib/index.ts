@@ -6,7 +6,15 @@ import { loadAddon, addonAvailable, AddonLoadError } from './binding';
 
 export { AddonLoadError, addonAvailable };
 export { Tokenizer } from './tokenizer';
-export type { TokenizerOptions, EncodeOptions, BatchEncodeOptions, BatchEncoding, DecodeOptions } from './tokenizer';
+export type {
+  TokenizerOptions,
+  EncodeOptions,
+  BatchEncodeOptions,
+  SyncBatchEncodeOptions,
+  BatchEncodeOutput,
+  BatchEncoding,
+  DecodeOptions,
+} from './tokenizer';
 export { NativeStudent, softmaxRows } from './student';
 export type {
   ModelKind, StudentKind, StudentSpec, TextCnnSpec, GruSpec, EncodedRows, TrainRows, EvalRows, StudentTrainOptions,

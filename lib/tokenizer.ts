@@ -32,6 +32,24 @@ export interface BatchEncodeOptions extends EncodeOptions {
   maxLength?: number;
 }
 
+/** Arrays encodeBatch writes into instead of new ones (its `out` option). */
+export interface BatchEncodeOutput {
+  /** At least texts.length x maxLength entries. */
+  ids: Int32Array;
+  /** At least texts.length entries; not overlapping ids. */
+  lengths: Int32Array;
+}
+
+export interface SyncBatchEncodeOptions extends BatchEncodeOptions {
+  /**
+   * Write into these arrays instead of allocating new ones; the result's ids and lengths are then
+   * views of their first texts.length x maxLength and texts.length entries. Reused from batch to
+   * batch they save the allocation and the page faults of fresh arrays, which for short texts
+   * cost about as much as the tokenizing. Each call overwrites them: copy what you keep.
+   */
+  out?: BatchEncodeOutput;
+}
+
 export interface BatchEncoding {
   /** Row-major texts.length x maxLength ids, each row padded with [PAD]. */
   ids: Int32Array;
@@ -163,19 +181,39 @@ export class Tokenizer {
 
   /**
    * Ids of many texts as one padded matrix: [CLS] + the first maxLength-2 pieces + [SEP] per row.
-   * Native: on the addon's worker threads (the calling thread waits).
+   * Native: the calling thread copies the texts out of JS while the addon's other threads
+   * tokenize those already copied; the call returns when all are done.
    */
-  encodeBatch(texts: string[], options: BatchEncodeOptions = {}): BatchEncoding {
+  encodeBatch(texts: string[], options: SyncBatchEncodeOptions = {}): BatchEncoding {
     this.checkLive();
     const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
-    if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
+    const out = checkBatchOutput(options.out, texts.length, maxLength);
+    if (!this.native) {
+      const result = this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
+      if (!out) return result;
+      out.ids.set(result.ids);
+      out.lengths.set(result.lengths);
+      return { ids: out.ids, lengths: out.lengths, maxLength };
+    }
     const native = this.native;
+    if (out) {
+      // Each slice writes straight into its rows of the caller's arrays: nothing to stitch.
+      for (const [from, to] of sliceTexts(texts, maxJoinedUnits)) {
+        native.encodeBatch(texts, from, textOffsets(texts, from, to), maxLength, addSpecialTokens,
+          out.ids.subarray(from * maxLength, to * maxLength), out.lengths.subarray(from, to));
+      }
+      return { ids: out.ids, lengths: out.lengths, maxLength };
+    }
     return this.inSlices(texts, maxLength, (from, offsets) => native.encodeBatch(texts, from, offsets, maxLength, addSpecialTokens));
   }
 
   /** encodeBatch that leaves the event loop free (native: a libuv worker; typescript: runs inline). */
   async encodeBatchAsync(texts: string[], options: BatchEncodeOptions = {}): Promise<BatchEncoding> {
     this.checkLive();
+    // Arrays the worker threads write while JS runs could be read half-written or detached.
+    if (options !== null && typeof options === 'object' && 'out' in options) {
+      throw new TypeError('encodeBatchAsync takes no out option (only encodeBatch writes into given arrays)');
+    }
     const { maxLength, addSpecialTokens } = this.checkBatch(texts, options);
     if (!this.native) return this.typescript!.encodeBatch(texts, { maxLength, addSpecialTokens });
     const native = this.native;
@@ -261,6 +299,28 @@ export class Tokenizer {
   }
 }
 
+
+/** `out` checked: undefined, or views of exactly the rows this batch fills. */
+function checkBatchOutput(out: unknown, n: number, maxLength: number): BatchEncodeOutput | undefined {
+  if (out === undefined) return undefined;
+  checkObject(out, 'out');
+  const { ids, lengths } = out as Partial<BatchEncodeOutput>;
+  if (!(ids instanceof Int32Array)) throw argumentError('an Int32Array', 'out.ids', ids);
+  if (!(lengths instanceof Int32Array)) throw argumentError('an Int32Array', 'out.lengths', lengths);
+  if (ids.length < n * maxLength) {
+    throw new RangeError(`out.ids has ${ids.length} entries; ${n} texts x maxLength ${maxLength} need ${n * maxLength}`);
+  }
+  if (lengths.length < n) throw new RangeError(`out.lengths has ${lengths.length} entries; ${n} texts need ${n}`);
+  const idsView = ids.subarray(0, n * maxLength);
+  const lengthsView = lengths.subarray(0, n);
+  if (overlap(idsView, lengthsView)) throw new RangeError('out.ids and out.lengths share memory; give them separate arrays');
+  return { ids: idsView, lengths: lengthsView };
+}
+
+function overlap(a: Int32Array, b: Int32Array): boolean {
+  if (a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
 
 function stitch(parts: { ids: Int32Array; lengths: Int32Array }[], n: number, maxLength: number): BatchEncoding {
   if (parts.length === 1) return { ids: parts[0].ids, lengths: parts[0].lengths, maxLength };

@@ -106,6 +106,56 @@ describe('Tokenizer (native backend)', function () {
     }
   });
 
+  it('encodeBatch with out writes into the given arrays, reused from call to call', () => {
+    const out = { ids: new Int32Array(10 * 6).fill(-1), lengths: new Int32Array(12).fill(-1) };
+    for (const texts of [['中国', 'hello , world !', ''], ['unaffable', 'x'.repeat(30)]]) {
+      const want = tok.encodeBatch(texts, { maxLength: 6 });
+      const got = tok.encodeBatch(texts, { maxLength: 6, out });
+      assert.equal(got.ids.buffer, out.ids.buffer);
+      assert.equal(got.lengths.buffer, out.lengths.buffer);
+      assert.deepEqual(got.ids, want.ids); // views of exactly this batch's rows
+      assert.deepEqual(got.lengths, want.lengths);
+      assert.deepEqual(Array.from(out.ids.subarray(0, texts.length * 6)), Array.from(want.ids));
+    }
+    assert.ok(out.ids.subarray(3 * 6).every((v) => v === -1), 'rows past the batch are left alone');
+    // A batch over several slices writes each slice into its own rows.
+    const texts = Array.from({ length: 40 }, (_, i) => (i % 2 ? '中国 hello' : 'unaffable'));
+    const whole = tok.encodeBatch(texts, { maxLength: 5 });
+    const old = setMaxJoinedUnitsForTests(30);
+    try {
+      const sliced = tok.encodeBatch(texts, { maxLength: 5, out: { ids: new Int32Array(200), lengths: new Int32Array(40) } });
+      assert.deepEqual(sliced.ids, whole.ids);
+      assert.deepEqual(sliced.lengths, whole.lengths);
+    } finally {
+      setMaxJoinedUnitsForTests(old);
+    }
+    // The typescript backend honours it too.
+    const ts = Tokenizer.fromTokens(TOKENS, { backend: 'typescript' });
+    const tsOut = { ids: new Int32Array(18), lengths: new Int32Array(3) };
+    const tsGot = ts.encodeBatch(['中国', 'hello', 'unaffable'], { maxLength: 6, out: tsOut });
+    assert.equal(tsGot.ids.buffer, tsOut.ids.buffer);
+    assert.deepEqual(tsGot.ids, tok.encodeBatch(['中国', 'hello', 'unaffable'], { maxLength: 6 }).ids);
+  });
+
+  it('a texts array whose getter calls encodeBatch again gets its ids (no deadlock on the thread pool)', () => {
+    const texts = Array.from({ length: 3000 }, (_, i) => (i % 2 ? '中国 hello' : 'unaffable world'));
+    const want = tok.encodeBatch(texts, { maxLength: 8 });
+    const tricky = texts.slice();
+    let calls = 0;
+    Object.defineProperty(tricky, 1500, {
+      get() {
+        calls++;
+        // Enough texts that the inner call needs the pool's threads (a tiny one runs inline anyway).
+        const inner = tok.encodeBatch(Array.from({ length: 100 }, () => 'hello 中国'), { maxLength: 8 });
+        return inner.lengths[99] > 0 ? texts[1500] : '';
+      },
+    });
+    const got = tok.encodeBatch(tricky, { maxLength: 8 });
+    assert.ok(calls >= 2, 'the getter ran during the copy as well as during the argument check');
+    assert.deepEqual(got.ids, want.ids);
+    assert.deepEqual(got.lengths, want.lengths);
+  });
+
   it('encodeBatchAsync gives the same result and leaves the event loop free while it runs', async () => {
     const texts = Array.from({ length: 200_000 }, (_, i) => `hello 中国 unaffable world ${i} ,!`);
     const sync = tok.encodeBatch(texts, { maxLength: 16 });
@@ -193,6 +243,29 @@ describe('Tokenizer (native backend)', function () {
       assert.throws(() => tok.encodeBatch(['a'], { maxLength: '8' as unknown as number }), /Expected integer >= 2 for maxLength but received string "8"/);
       assert.throws(() => tok.encodeBatch(['a'], { addSpecialTokens: 'yes' as unknown as boolean }), /Expected boolean for addSpecialTokens but received string "yes"/);
       assert.throws(() => tok.encodeBatch(['a'], null as unknown as object), /Expected an object for options but received null/);
+    });
+
+    it('encodeBatch() with a bad out names what is wrong with it', () => {
+      const ids = new Int32Array(8);
+      const lengths = new Int32Array(2);
+      assert.throws(() => tok.encodeBatch(['a', 'b'], { maxLength: 4, out: [] as unknown as { ids: Int32Array; lengths: Int32Array } }), /^TypeError: Expected an object for out but received/);
+      assert.throws(() => tok.encodeBatch(['a', 'b'], { maxLength: 4, out: { ids: new Float32Array(8) as unknown as Int32Array, lengths } }), /^TypeError: Expected an Int32Array for out.ids but received/);
+      assert.throws(() => tok.encodeBatch(['a', 'b'], { maxLength: 4, out: { ids, lengths: undefined as unknown as Int32Array } }), /^TypeError: Expected an Int32Array for out.lengths but received undefined$/);
+      assert.throws(() => tok.encodeBatch(['a', 'b'], { maxLength: 5, out: { ids, lengths } }), /^RangeError: out.ids has 8 entries; 2 texts x maxLength 5 need 10$/);
+      assert.throws(() => tok.encodeBatch(['a', 'b', 'c'], { maxLength: 2, out: { ids, lengths } }), /^RangeError: out.lengths has 2 entries; 3 texts need 3$/);
+      const shared = new Int32Array(12);
+      assert.throws(() => tok.encodeBatch(['a', 'b'], { maxLength: 4, out: { ids: shared.subarray(0, 8), lengths: shared.subarray(7) } }), /^RangeError: out.ids and out.lengths share memory/);
+      assert.doesNotThrow(() => tok.encodeBatch(['a', 'b'], { maxLength: 4, out: { ids: shared.subarray(0, 8), lengths: shared.subarray(8, 10) } }));
+      // The raw addon checks for itself too.
+      const raw = new (loadAddon().WordPieceTokenizer)(TOKENS, true);
+      const offsets = new Uint32Array([0, 1, 2]);
+      assert.throws(() => raw.encodeBatch(['a', 'b'], 0, offsets, 4, true, new Int32Array(9), lengths), /^RangeError: out.ids has 9 entries; this batch needs 8$/);
+      assert.throws(() => raw.encodeBatch(['a', 'b'], 0, offsets, 4, true, ids, new Uint32Array(2) as unknown as Int32Array), /^TypeError: out.lengths must be an Int32Array$/);
+      assert.throws(() => raw.encodeBatch(['a', 'b'], 0, offsets, 4, true, shared.subarray(0, 8), shared.subarray(6, 8)), /^RangeError: out.ids and out.lengths overlap$/);
+    });
+
+    it('encodeBatchAsync() rejects an out option: worker threads would write arrays JS can touch', async () => {
+      await assert.rejects(tok.encodeBatchAsync(['a'], { out: { ids: new Int32Array(128), lengths: new Int32Array(1) } } as object), /^TypeError: encodeBatchAsync takes no out option/);
     });
 
     it('encodeBatchAsync() rejects (does not throw) with the same messages', async () => {

@@ -4,7 +4,7 @@
 // Raw surface (see RawWordPieceTokenizer in lib/binding.ts):
 //   new WordPieceTokenizer(tokens: string[], lowercase: boolean)
 //   encode(text, addSpecialTokens): Int32Array            tokenize(text): string[]
-//   encodeBatch(texts, from, offsets, maxLength, addSpecialTokens): { ids, lengths }
+//   encodeBatch(texts, from, offsets, maxLength, addSpecialTokens[, outIds, outLengths]): { ids, lengths }
 //   encodeBatchAsync(texts, from, offsets, maxLength, addSpecialTokens): Promise<{ ids, lengths }>
 //   encodeBatchJoined(joined, offsets, maxLength, addSpecialTokens): { ids, lengths }   (the former input path)
 //   profileStage(joined, offsets, maxLength, addSpecialTokens, stage): number   (benchmark only)
@@ -18,11 +18,14 @@
 // napi_get_value_string_utf16 (for V8's two-byte strings a memcpy, one-byte strings widened on
 // the way), and the worker threads tokenize the UTF-16 directly (no UTF-8 copy; see
 // docs/benchmarks-tokenizer.md). This replaced joining the texts into one JS string first,
-// which made V8 build a copy of everything only to have it copied again here. The result
-// arrays are ordinary V8 allocations: a "no zero-fill" external buffer was tried and measured no
-// faster (the allocator's calloc of fresh pages costs no memset; the page faults are paid either
-// way). encodeBatchJoined and profileStage keep the joined input for the benchmark's profile
-// and "before" rows.
+// which made V8 build a copy of everything only to have it copied again here. encodeBatch copies
+// while the pool's other threads already tokenize what is copied (encode_batch_utf16_filling).
+// The result ids are new V8 arrays, or the caller's (the `out` option): fresh pages for the
+// padded ids cost a page fault each, about as much CPU as the tokenizing, which arrays reused
+// from batch to batch do not pay. Pooled external memory was tried for the new arrays and not
+// kept: such ArrayBuffers cannot be transferred to a worker (docs/benchmarks-tokenizer.md).
+// encodeBatchJoined and profileStage keep the joined input for the benchmark's profile and
+// "before" rows.
 #include "tokenizer_wrap.h"
 
 #include <algorithm>
@@ -49,7 +52,7 @@ struct BatchInput {
 };
 
 // The UTF-16 buffer of `length` units plus two: room for the NUL napi_get_value_string_utf16
-// writes, and for the one unit more that read_texts_input asks for to detect a longer string.
+// writes, and for the one unit more that read_text asks for to detect a longer string.
 std::unique_ptr<char16_t[]> units_buffer(Napi::Env env, std::size_t length) {
   std::unique_ptr<char16_t[]> units(new (std::nothrow) char16_t[length + 2]);
   if (!units) throw Napi::RangeError::New(env, "cannot allocate " + std::to_string(length) + " UTF-16 units for the texts");
@@ -99,8 +102,15 @@ BatchInput read_batch_input(const Napi::CallbackInfo& info) {
 
 void read_text(napi_env env, napi_value texts, std::uint32_t first, std::size_t i, BatchInput& input);
 
-// The input of encodeBatch / encodeBatchAsync: texts[from + i] copied to units + offsets[i].
-BatchInput read_texts_input(const Napi::CallbackInfo& info) {
+// encodeBatch's texts array and first index, checked by prepare_texts_input.
+struct TextsSource {
+  napi_value texts = nullptr;
+  std::uint32_t first = 0;
+};
+
+// The input of encodeBatch / encodeBatchAsync, checked, with room for texts[from + i] at
+// units + offsets[i]; copy_texts fills it.
+BatchInput prepare_texts_input(const Napi::CallbackInfo& info, TextsSource& source) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
       !info[3].IsNumber() || !info[4].IsBoolean()) {
@@ -121,14 +131,32 @@ BatchInput read_texts_input(const Napi::CallbackInfo& info) {
   }
   input.length = input.offsets[n];
   input.units = units_buffer(env, input.length);
-  const std::uint32_t first = static_cast<std::uint32_t>(from);
+  source.texts = texts;
+  source.first = static_cast<std::uint32_t>(from);
+  return input;
+}
+
+// Copies the texts into input.units, in order; with a gate, publishes after each text how many
+// are in place, so the pool's other threads can start on them (encode_batch_utf16_filling).
+void copy_texts(napi_env env, const TextsSource& source, BatchInput& input, md::ProgressGate* gate = nullptr) {
+  const std::size_t n = input.count();
   // One handle scope per block of texts: the element handles are released block by block (a
   // scope per text cost more than the copy of a short text).
   constexpr std::size_t kTextsPerScope = 1024;
   for (std::size_t block = 0; block < n; block += kTextsPerScope) {
     Napi::HandleScope scope(env);
-    for (std::size_t i = block; i < std::min(n, block + kTextsPerScope); ++i) read_text(env, texts, first, i, input);
+    for (std::size_t i = block; i < std::min(n, block + kTextsPerScope); ++i) {
+      read_text(env, source.texts, source.first, i, input);
+      if (gate) gate->publish(i + 1);
+    }
   }
+}
+
+// The input of encodeBatchAsync and profileStage: checked and copied now.
+BatchInput read_texts_input(const Napi::CallbackInfo& info) {
+  TextsSource source;
+  BatchInput input = prepare_texts_input(info, source);
+  copy_texts(info.Env(), source, input);
   return input;
 }
 
@@ -325,9 +353,67 @@ Napi::Value encode_batch_now(Napi::Env env, const md::WordPieceTokenizer& tokeni
 
 }  // namespace
 
+namespace {
+
+// Where encodeBatch writes: new arrays, or the caller's (its `out` option) from info[at] and
+// info[at + 1]. The caller's arrays must have exactly n * width and n entries and must not
+// overlap. Reused across batches, they cost no allocation and no page faults: for Chinese text
+// the fresh, mostly padding ids rows cost about as much as the tokenizing
+// (docs/benchmarks-tokenizer.md).
+struct BatchOutput {
+  Napi::Int32Array ids;
+  Napi::Int32Array lengths;
+};
+
+Napi::Int32Array caller_array(const Napi::CallbackInfo& info, std::size_t at, std::size_t entries, const char* name) {
+  const Napi::Value value = info[at];
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an Int32Array");
+  }
+  Napi::Int32Array array = value.As<Napi::Int32Array>();
+  if (array.ElementLength() != entries) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " has " + std::to_string(array.ElementLength()) +
+                                                " entries; this batch needs " + std::to_string(entries));
+  }
+  return array;
+}
+
+BatchOutput batch_output(const Napi::CallbackInfo& info, std::size_t at, std::size_t n, std::size_t width) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= at || info[at].IsUndefined()) {
+    return {Napi::Int32Array::New(env, n * width), Napi::Int32Array::New(env, n)};
+  }
+  BatchOutput out{caller_array(info, at, n * width, "out.ids"), caller_array(info, at + 1, n, "out.lengths")};
+  const auto* ids = reinterpret_cast<const char*>(out.ids.Data());
+  const auto* lengths = reinterpret_cast<const char*>(out.lengths.Data());
+  if (ids < lengths + out.lengths.ByteLength() && lengths < ids + out.ids.ByteLength()) {
+    throw Napi::RangeError::New(env, "out.ids and out.lengths overlap");
+  }
+  return out;
+}
+
+}  // namespace
+
+// The texts are copied out of JS on this thread while the pool's other threads already tokenize
+// the ones copied (encode_batch_utf16_filling): the copy, which only this thread may do, no
+// longer comes before the tokenizing.
 Napi::Value TokenizerWrap::EncodeBatch(const Napi::CallbackInfo& info) {
-  const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(info.Env());
-  return encode_batch_now(info.Env(), *tokenizer, read_texts_input(info));
+  Napi::Env env = info.Env();
+  const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(env);
+  TextsSource source;
+  BatchInput input = prepare_texts_input(info, source);
+  const std::size_t n = input.count();
+  BatchOutput out = batch_output(info, 5, n, static_cast<std::size_t>(std::max(0, input.options.max_length)));
+  try {
+    tokenizer->encode_batch_utf16_filling(input.units.get(), input.offsets.data(), n, input.options, out.ids.Data(),
+                                          out.lengths.Data(),
+                                          [&](md::ProgressGate& gate) { copy_texts(env, source, input, &gate); });
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return make_result(env, out.ids, out.lengths);
 }
 
 // The former input path (one joined string), whole, for the benchmark's "before" row.
@@ -347,7 +433,9 @@ Napi::Value TokenizerWrap::EncodeBatchAsync(const Napi::CallbackInfo& info) {
 }
 
 // One stage of encodeBatch alone, for bench/tokenizer.ts's profile: 'copy' (read the texts out of
-// JS, nothing else), 'to_utf8' / 'decode' / 'normalize' (md::WordPieceTokenizer::ProfileStage),
+// JS, nothing else), 'copy_then_encode' (all of encodeBatch, but the texts all copied before the
+// tokenizing starts, as before the copy overlapped it; texts input only),
+// 'to_utf8' / 'decode' / 'normalize' (md::WordPieceTokenizer::ProfileStage),
 // 'via_utf8' (the whole UTF-8 path: UTF-8 copy per text, then the UTF-8 tokenizer). The input is
 // either encodeBatch's (texts, from, offsets, maxLength, addSpecialTokens, stage) or the former
 // joined one (joined, offsets, maxLength, addSpecialTokens, stage).
@@ -363,6 +451,11 @@ Napi::Value TokenizerWrap::ProfileStage(const Napi::CallbackInfo& info) {
   using Stage = md::WordPieceTokenizer::ProfileStage;
   try {
     if (stage == "copy") return Napi::Number::New(env, static_cast<double>(input.length));
+    if (stage == "copy_then_encode") {  // encodeBatch before the copy overlapped the tokenizing
+      const Napi::Object result = encode_batch_now(env, *live(env), input).As<Napi::Object>();
+      const Napi::Int32Array lengths = result.Get("lengths").As<Napi::Int32Array>();
+      return Napi::Number::New(env, lengths.ElementLength() > 0 ? lengths[0] : 0);
+    }
     if (stage == "via_utf8") {
       const std::size_t n = input.count();
       std::vector<std::int32_t> ids(n * static_cast<std::size_t>(std::max(1, input.options.max_length))), lengths(n);
