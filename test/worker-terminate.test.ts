@@ -18,7 +18,7 @@ import { NativeStudent } from '../lib/student';
 import { TINY_LABELS, TINY_MAX_LENGTH, TINY_VOCAB } from './helpers/tiny-task';
 
 const TERMINATIONS_PER_KIND = 100;
-const KINDS = ['load', 'encode', 'encodeBatchAsync', 'predict', 'predictSync'];
+const KINDS = ['load', 'encode', 'encodeBatch', 'encodeBatchAsync', 'predict', 'predictSync'];
 const DRIVER = path.join(__dirname, 'helpers', 'terminate-torture.ts');
 
 describe('worker.terminate() during addon calls', function () {
