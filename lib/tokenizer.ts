@@ -9,6 +9,8 @@
  *    with MODEL_DISTILL_BACKEND=wasm).
  * This class checks every argument and names the bad value; the backends assume valid input.
  */
+import { types } from 'util';
+
 import { AddonLoadError, loadAddon, type RawWordPieceTokenizer } from './binding';
 import { readVocabFile, UNK_TOKEN } from './vocab';
 import { argumentError, booleanOption, checkObject, checkString, checkStringArray, describe } from './util/check-args';
@@ -305,8 +307,9 @@ function checkBatchOutput(out: unknown, n: number, maxLength: number): BatchEnco
   if (out === undefined) return undefined;
   checkObject(out, 'out');
   const { ids, lengths } = out as Partial<BatchEncodeOutput>;
-  if (!(ids instanceof Int32Array)) throw argumentError('an Int32Array', 'out.ids', ids);
-  if (!(lengths instanceof Int32Array)) throw argumentError('an Int32Array', 'out.lengths', lengths);
+  // util.types rather than instanceof: arrays from another realm (vm, a worker's) count too.
+  if (!types.isInt32Array(ids)) throw argumentError('an Int32Array', 'out.ids', ids);
+  if (!types.isInt32Array(lengths)) throw argumentError('an Int32Array', 'out.lengths', lengths);
   if (ids.length < n * maxLength) {
     throw new RangeError(`out.ids has ${ids.length} entries; ${n} texts x maxLength ${maxLength} need ${n * maxLength}`);
   }
