@@ -5,6 +5,7 @@
  *  - pre-tokenizer.ts the ASCII tables of the word-splitting rules;
  *  - vocab-trie.ts    the vocabulary as a trie, for the greedy longest match;
  *  - model.ts         WordPieceTokenizer: normalizer, pre-tokenizer and WordPiece fused in one pass;
+ *  - types.ts         its options and results;
  *  - decode.ts        tokens back to text (Hugging Face's WordPiece decoder);
  *  - words.ts         preTokenize(): the words before WordPiece, for building vocabularies.
  * Importers use this index; the parts import only each other, never it.
@@ -20,11 +21,6 @@ export {
   UNK_TOKEN,
 } from './tokens';
 export { decodeWordPieceTokens, type DecodeOptions } from './decode';
-export {
-  WordPieceTokenizer,
-  type EncodeBatchOptions,
-  type EncodedBatch,
-  type EncodeOptions,
-  type WordPieceOptions,
-} from './model';
+export { WordPieceTokenizer } from './model';
+export type { EncodeBatchOptions, EncodedBatch, EncodeOptions, WordPieceOptions } from './types';
 export { preTokenize } from './words';

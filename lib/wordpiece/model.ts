@@ -6,7 +6,7 @@
  * vocab.txt, and of the native tokenizer of this package; test/tokenizer-parity.test.ts proves it
  * on every text of ../shared/data. The WASM backend uses it where the native addon cannot load.
  *
- * The pipeline, in the oracle's order (see /work/notes/tokenizer-findings.md for the experiments):
+ * The pipeline, in the oracle's order (established against `tokenizers` by the parity tests):
  *  1. special tokens ([PAD] [UNK] [CLS] [SEP] [MASK], those in the vocab) are found in the RAW text,
  *     leftmost-longest, case-sensitive; they are never split and the text between them is processed
  *     on its own;
@@ -36,6 +36,7 @@ import { decodeWordPieceTokens, type DecodeOptions } from './decode';
 import * as normalizer from './normalizer';
 import * as preTokenizer from './pre-tokenizer';
 import { CLS_TOKEN, CONTINUATION_PREFIX, MASK_TOKEN, MAX_CHARS_PER_WORD, PAD_TOKEN, SEP_TOKEN, SPECIAL_TOKENS, UNK_TOKEN } from './tokens';
+import type { EncodeBatchOptions, EncodedBatch, EncodeOptions, WordPieceOptions } from './types';
 import { VocabTrie } from './vocab-trie';
 
 // Module-local copies: transpilers (tsx/esbuild) turn imported bindings into property getters,
@@ -52,29 +53,6 @@ const ASCII_TO_CLASS = preTokenizer.ASCII_TO_CLASS;
 const ASCII_WORD = preTokenizer.ASCII_WORD;
 const ASCII_SPACE = preTokenizer.ASCII_SPACE;
 const ASCII_PUNCT = preTokenizer.ASCII_PUNCT;
-
-export interface WordPieceOptions {
-  /** Lower-case and strip accents (NFD, drop Mn) before splitting; default true (uncased BERT). */
-  lowercase?: boolean;
-}
-
-export interface EncodeOptions {
-  /** Add [CLS] before and [SEP] after the pieces; default true. */
-  addSpecialTokens?: boolean;
-}
-
-export interface EncodeBatchOptions extends EncodeOptions {
-  /** Row width of the result, counting [CLS] and [SEP]; longer texts are truncated. Default 128. */
-  maxLength?: number;
-}
-
-export interface EncodedBatch {
-  /** texts.length x maxLength ids, row-major, each row padded with the [PAD] id. */
-  ids: Int32Array;
-  /** Real (unpadded) length of each row, specials included. */
-  lengths: Int32Array;
-  maxLength: number;
-}
 
 /** A growable Int32Array used as the output of the hot loop (no per-token allocation). */
 class IdBuffer {

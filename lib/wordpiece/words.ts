@@ -5,7 +5,8 @@
  * needs the model, and the model needs the pre-tokenizer's tables (pre-tokenizer.ts): one place
  * for each keeps the imports one-way.
  */
-import { WordPieceTokenizer, type WordPieceOptions } from './model';
+import { WordPieceTokenizer } from './model';
+import type { WordPieceOptions } from './types';
 import { UNK_TOKEN } from './tokens';
 
 /** One tokenizer per lower-casing mode, with a vocab of just [UNK], serves preTokenize(). */
