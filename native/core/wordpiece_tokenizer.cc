@@ -4,7 +4,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
-#include <unordered_map>
 
 #include "thread_pool.h"
 #include "unicode.h"
@@ -83,25 +82,12 @@ struct WordPieceTokenizer::Scratch {
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options)
     : options_(options), vocab_(std::move(vocab)), bmp_classes_(unicode::detail::bmp_classes()) {
   if (vocab_.size() >= static_cast<std::size_t>(INT32_MAX)) throw std::invalid_argument("vocabulary too large");
-  // A hash map of the tokens only while building (duplicates are an error); afterwards the trie,
-  // which holds every token, answers token_to_id.
-  std::unordered_map<std::string_view, std::int32_t> id_of;
-  id_of.reserve(vocab_.size());
   std::size_t total_bytes = 0;
-  for (std::size_t id = 0; id < vocab_.size(); ++id) {
-    const std::string& token = vocab_[id];
-    auto inserted = id_of.emplace(std::string_view(token), static_cast<std::int32_t>(id));
-    if (!inserted.second) {
-      throw std::invalid_argument("duplicate token \"" + token + "\" at ids " + std::to_string(inserted.first->second) +
-                                  " and " + std::to_string(id));
-    }
-    total_bytes += token.size();
-  }
+  for (const std::string& token : vocab_) total_bytes += token.size();
   if (total_bytes >= kMaxVocabBytes) {
     throw std::invalid_argument("vocabulary too large: its tokens hold " + std::to_string(total_bytes) +
                                 " bytes, at most " + std::to_string(kMaxVocabBytes - 1) + " are supported");
   }
-  id_of = {};
 
   // Trie: at most one node per vocabulary byte, so an edge table of twice that never fills.
   std::size_t capacity = 16;
@@ -125,7 +111,6 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     continuation_root_ = child(continuation_root_, static_cast<unsigned char>(*c));
   }
 
-  single_char_ids_.clear();
   for (std::size_t id = 0; id < vocab_.size(); ++id) {
     const std::string& token = vocab_[id];
     if (token.empty()) continue;
@@ -136,19 +121,10 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     if (p == end && !invalid && cp < 0x10000)
       single_char_ids_.emplace_back(static_cast<char16_t>(cp), static_cast<std::int32_t>(id));
   }
-  // Sorted by code point; of a character listed twice the later id wins (stable sort, keep the last).
-  std::stable_sort(single_char_ids_.begin(), single_char_ids_.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<std::pair<char16_t, std::int32_t>> unique;
-  unique.reserve(single_char_ids_.size());
-  for (const auto& entry : single_char_ids_) {
-    if (!unique.empty() && unique.back().first == entry.first) {
-      unique.back() = entry;
-    } else {
-      unique.push_back(entry);
-    }
-  }
-  single_char_ids_ = std::move(unique);
+  // Sorted by code point. Each code point appears once: a token is one valid UTF-8 spelling (the
+  // decoder refuses overlong forms) and add_to_trie refuses a token listed twice.
+  std::sort(single_char_ids_.begin(), single_char_ids_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
 
   bmp_action_.assign(0x10000, kActionGeneral);
   for (char32_t cp = 0x80; cp < 0x10000; ++cp) {
@@ -220,11 +196,14 @@ void WordPieceTokenizer::insert_edge(std::int32_t node, unsigned char byte, std:
     root_children_[byte] = to;
     return;
   }
-  const std::uint32_t key = edge_key(node, byte);
-  std::uint64_t slot = edge_hash(key) & edge_mask_;
-  while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
-  edges_[slot] = Edge{key, to};
+  place_edge(Edge{edge_key(node, byte), to});
   ++edge_count_;
+}
+
+void WordPieceTokenizer::place_edge(const Edge& edge) {
+  std::uint64_t slot = edge_hash(edge.key) & edge_mask_;
+  while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
+  edges_[slot] = edge;
 }
 
 void WordPieceTokenizer::shrink_edge_table() {
@@ -235,10 +214,7 @@ void WordPieceTokenizer::shrink_edge_table() {
   edges_.assign(capacity, Edge{0, -1});
   edge_mask_ = capacity - 1;
   for (const Edge& e : old) {
-    if (e.key == 0) continue;
-    std::uint64_t slot = edge_hash(e.key) & edge_mask_;
-    while (edges_[slot].key != 0) slot = (slot + 1) & edge_mask_;
-    edges_[slot] = e;
+    if (e.key != 0) place_edge(e);
   }
 }
 
@@ -252,6 +228,12 @@ void WordPieceTokenizer::add_to_trie(const std::string& token, std::int32_t id) 
       insert_edge(node, byte, next);
     }
     node = next;
+  }
+  // The trie holds every token, so it also finds a token listed twice.
+  const std::int32_t earlier = terminal_id_[static_cast<std::size_t>(node)];
+  if (earlier >= 0) {
+    throw std::invalid_argument("duplicate token \"" + token + "\" at ids " + std::to_string(earlier) + " and " +
+                                std::to_string(id));
   }
   terminal_id_[static_cast<std::size_t>(node)] = id;
 }

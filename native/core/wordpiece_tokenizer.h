@@ -20,7 +20,6 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -111,6 +110,9 @@ class WordPieceTokenizer {
   std::int32_t child(std::int32_t node, unsigned char byte) const;
   void add_to_trie(const std::string& token, std::int32_t id);
   void insert_edge(std::int32_t node, unsigned char byte, std::int32_t child);
+  // Stores an edge in the first free slot of its probe sequence (insert_edge, shrink_edge_table).
+  struct Edge;
+  void place_edge(const Edge& edge);
   // The edge table is sized for the worst case while the trie is built (one node per vocabulary
   // byte); shared prefixes leave most of it empty. This re-inserts the edges into the smallest
   // power of two at most half full: probes stay short and the rest is given back (half of the
