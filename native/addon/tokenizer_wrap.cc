@@ -100,7 +100,28 @@ BatchInput read_batch_input(const Napi::CallbackInfo& info) {
   return input;
 }
 
-void read_text(napi_env env, napi_value texts, std::uint32_t first, std::size_t i, BatchInput& input);
+// texts[first + i] copied to its place in input.units.
+void read_text(napi_env env, napi_value texts, std::uint32_t first, std::size_t i, BatchInput& input) {
+  napi_value text = nullptr;
+  const std::uint32_t index = first + static_cast<std::uint32_t>(i);
+  if (napi_get_element(env, texts, index, &text) != napi_ok) {
+    throw Napi::Error::New(env, "cannot read texts[" + std::to_string(index) + "]");
+  }
+  const std::size_t expected = input.offsets[i + 1] - input.offsets[i];
+  std::size_t copied = 0;
+  // Asks for one unit more than expected, so a longer string shows as copied > expected. The
+  // NUL lands on the next text's first unit (written next) or in the buffer's spare units.
+  const napi_status status =
+      napi_get_value_string_utf16(env, text, input.units.get() + input.offsets[i], expected + 2, &copied);
+  if (status == napi_string_expected) {
+    throw Napi::TypeError::New(env, "texts[" + std::to_string(index) + "] is not a string");
+  }
+  if (status != napi_ok) throw Napi::Error::New(env, "cannot read texts[" + std::to_string(index) + "]");
+  if (copied != expected) {
+    throw Napi::RangeError::New(env, "texts[" + std::to_string(index) + "] does not have the " +
+                                         std::to_string(expected) + " UTF-16 units its offsets give it");
+  }
+}
 
 // encodeBatch's texts array and first index, checked by prepare_texts_input.
 struct TextsSource {
@@ -158,29 +179,6 @@ BatchInput read_texts_input(const Napi::CallbackInfo& info) {
   BatchInput input = prepare_texts_input(info, source);
   copy_texts(info.Env(), source, input);
   return input;
-}
-
-// texts[first + i] copied to its place in input.units.
-void read_text(napi_env env, napi_value texts, std::uint32_t first, std::size_t i, BatchInput& input) {
-  napi_value text = nullptr;
-  const std::uint32_t index = first + static_cast<std::uint32_t>(i);
-  if (napi_get_element(env, texts, index, &text) != napi_ok) {
-    throw Napi::Error::New(env, "cannot read texts[" + std::to_string(index) + "]");
-  }
-  const std::size_t expected = input.offsets[i + 1] - input.offsets[i];
-  std::size_t copied = 0;
-  // Asks for one unit more than expected, so a longer string shows as copied > expected. The
-  // NUL lands on the next text's first unit (written next) or in the buffer's spare units.
-  const napi_status status =
-      napi_get_value_string_utf16(env, text, input.units.get() + input.offsets[i], expected + 2, &copied);
-  if (status == napi_string_expected) {
-    throw Napi::TypeError::New(env, "texts[" + std::to_string(index) + "] is not a string");
-  }
-  if (status != napi_ok) throw Napi::Error::New(env, "cannot read texts[" + std::to_string(index) + "]");
-  if (copied != expected) {
-    throw Napi::RangeError::New(env, "texts[" + std::to_string(index) + "] does not have the " +
-                                         std::to_string(expected) + " UTF-16 units its offsets give it");
-  }
 }
 
 Napi::Object make_result(Napi::Env env, Napi::Int32Array ids, Napi::Int32Array lengths) {
@@ -339,31 +337,17 @@ Napi::Value TokenizerWrap::Tokenize(const Napi::CallbackInfo& info) {
 
 namespace {
 
-Napi::Value encode_batch_now(Napi::Env env, const md::WordPieceTokenizer& tokenizer, const BatchInput& input) {
-  const std::size_t n = input.count();
-  Napi::Int32Array ids = Napi::Int32Array::New(env, n * static_cast<std::size_t>(std::max(0, input.options.max_length)));
-  Napi::Int32Array lengths = Napi::Int32Array::New(env, n);
-  try {
-    tokenizer.encode_batch_utf16(input.units.get(), input.offsets.data(), n, input.options, ids.Data(), lengths.Data());
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
-  return make_result(env, ids, lengths);
-}
-
-}  // namespace
-
-namespace {
-
-// Where encodeBatch writes: new arrays, or the caller's (its `out` option) from info[at] and
-// info[at + 1]. The caller's arrays must have exactly n * width and n entries and must not
-// overlap. Reused across batches, they cost no allocation and no page faults: for Chinese text
-// the fresh, mostly padding ids rows cost about as much as the tokenizing
-// (docs/benchmarks-tokenizer.md).
+// Where encodeBatch writes: new arrays, or the caller's (its `out` option). Reused across
+// batches, the caller's cost no allocation and no page faults: for Chinese text the fresh,
+// mostly padding ids rows cost about as much as the tokenizing (docs/benchmarks-tokenizer.md).
 struct BatchOutput {
   Napi::Int32Array ids;
   Napi::Int32Array lengths;
 };
+
+BatchOutput new_batch_output(Napi::Env env, std::size_t n, std::size_t width) {
+  return {Napi::Int32Array::New(env, n * width), Napi::Int32Array::New(env, n)};
+}
 
 Napi::Int32Array caller_array(const Napi::CallbackInfo& info, std::size_t at, std::size_t entries, const char* name) {
   const Napi::Value value = info[at];
@@ -378,16 +362,32 @@ Napi::Int32Array caller_array(const Napi::CallbackInfo& info, std::size_t at, st
   return array;
 }
 
+// The caller's arrays from info[at] and info[at + 1] when given (exactly n * width and n entries,
+// not overlapping), else new ones.
 BatchOutput batch_output(const Napi::CallbackInfo& info, std::size_t at, std::size_t n, std::size_t width) {
   Napi::Env env = info.Env();
-  if (info.Length() <= at || info[at].IsUndefined()) {
-    return {Napi::Int32Array::New(env, n * width), Napi::Int32Array::New(env, n)};
-  }
+  if (info.Length() <= at || info[at].IsUndefined()) return new_batch_output(env, n, width);
   BatchOutput out{caller_array(info, at, n * width, "out.ids"), caller_array(info, at + 1, n, "out.lengths")};
   const auto* ids = reinterpret_cast<const char*>(out.ids.Data());
   const auto* lengths = reinterpret_cast<const char*>(out.lengths.Data());
   if (ids < lengths + out.lengths.ByteLength() && lengths < ids + out.ids.ByteLength()) {
     throw Napi::RangeError::New(env, "out.ids and out.lengths overlap");
+  }
+  return out;
+}
+
+std::size_t row_width(const BatchInput& input) { return static_cast<std::size_t>(std::max(0, input.options.max_length)); }
+
+// The batch encoded now, on the pool, with every text already copied (the joined input, and
+// the profile's "before the overlap" stage).
+BatchOutput encode_batch_now(Napi::Env env, const md::WordPieceTokenizer& tokenizer, const BatchInput& input) {
+  const std::size_t n = input.count();
+  BatchOutput out = new_batch_output(env, n, row_width(input));
+  try {
+    tokenizer.encode_batch_utf16(input.units.get(), input.offsets.data(), n, input.options, out.ids.Data(),
+                                 out.lengths.Data());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
   }
   return out;
 }
@@ -403,7 +403,7 @@ Napi::Value TokenizerWrap::EncodeBatch(const Napi::CallbackInfo& info) {
   TextsSource source;
   BatchInput input = prepare_texts_input(info, source);
   const std::size_t n = input.count();
-  BatchOutput out = batch_output(info, 5, n, static_cast<std::size_t>(std::max(0, input.options.max_length)));
+  BatchOutput out = batch_output(info, 5, n, row_width(input));
   try {
     tokenizer->encode_batch_utf16_filling(input.units.get(), input.offsets.data(), n, input.options, out.ids.Data(),
                                           out.lengths.Data(),
@@ -419,7 +419,8 @@ Napi::Value TokenizerWrap::EncodeBatch(const Napi::CallbackInfo& info) {
 // The former input path (one joined string), whole, for the benchmark's "before" row.
 Napi::Value TokenizerWrap::EncodeBatchJoined(const Napi::CallbackInfo& info) {
   const std::shared_ptr<const md::WordPieceTokenizer> tokenizer = live(info.Env());
-  return encode_batch_now(info.Env(), *tokenizer, read_batch_input(info));
+  const BatchOutput out = encode_batch_now(info.Env(), *tokenizer, read_batch_input(info));
+  return make_result(info.Env(), out.ids, out.lengths);
 }
 
 Napi::Value TokenizerWrap::EncodeBatchAsync(const Napi::CallbackInfo& info) {
@@ -452,9 +453,8 @@ Napi::Value TokenizerWrap::ProfileStage(const Napi::CallbackInfo& info) {
   try {
     if (stage == "copy") return Napi::Number::New(env, static_cast<double>(input.length));
     if (stage == "copy_then_encode") {  // encodeBatch before the copy overlapped the tokenizing
-      const Napi::Object result = encode_batch_now(env, *live(env), input).As<Napi::Object>();
-      const Napi::Int32Array lengths = result.Get("lengths").As<Napi::Int32Array>();
-      return Napi::Number::New(env, lengths.ElementLength() > 0 ? lengths[0] : 0);
+      const BatchOutput out = encode_batch_now(env, *live(env), input);
+      return Napi::Number::New(env, input.count() > 0 ? out.lengths[0] : 0);
     }
     if (stage == "via_utf8") {
       const std::size_t n = input.count();
