@@ -23,9 +23,18 @@ inline std::int8_t quantize_value(float x, float inv) {
   return static_cast<std::int8_t>(std::min(127.0f, std::max(-127.0f, v)));
 }
 
-inline float scale_and_inverse(float max_abs, float* inv) {
+// What both versions do once they have the row's max |x|: zero the padding, and either zero an
+// all-zero row (scale 0, returns false) or set the scale and its inverse (returns true).
+inline bool begin_row(float max_abs, int n, int padded, std::int8_t* q, float* scale, float* inv) {
+  std::fill(q + n, q + padded, static_cast<std::int8_t>(0));
+  if (!(max_abs > 0.0f)) {
+    std::fill(q, q + n, static_cast<std::int8_t>(0));
+    *scale = 0.0f;
+    return false;
+  }
   *inv = 127.0f / max_abs;
-  return max_abs / 127.0f;
+  *scale = max_abs / 127.0f;
+  return true;
 }
 
 }  // namespace
@@ -33,13 +42,8 @@ inline float scale_and_inverse(float max_abs, float* inv) {
 float quantize_row_scalar(const float* x, int n, int padded, std::int8_t* q) {
   float m = 0.0f;
   for (int i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
-  std::fill(q + n, q + padded, static_cast<std::int8_t>(0));
-  if (!(m > 0.0f)) {
-    std::fill(q, q + n, static_cast<std::int8_t>(0));
-    return 0.0f;
-  }
-  float inv = 0.0f;
-  const float scale = scale_and_inverse(m, &inv);
+  float scale = 0.0f, inv = 0.0f;
+  if (!begin_row(m, n, padded, q, &scale, &inv)) return scale;
   for (int i = 0; i < n; ++i) q[i] = quantize_value(x[i], inv);
   return scale;
 }
@@ -106,13 +110,8 @@ __attribute__((target("avx2,fma"))) float quantize_row_avx2(const float* x, int 
   float m = 0.0f;
   for (float v : lanes) m = std::max(m, v);
   for (; i < n; ++i) m = std::max(m, std::fabs(x[i]));
-  std::fill(q + n, q + padded, static_cast<std::int8_t>(0));
-  if (!(m > 0.0f)) {
-    std::fill(q, q + n, static_cast<std::int8_t>(0));
-    return 0.0f;
-  }
-  float inv = 0.0f;
-  const float scale = scale_and_inverse(m, &inv);
+  float scale = 0.0f, inv = 0.0f;
+  if (!begin_row(m, n, padded, q, &scale, &inv)) return scale;
   const __m256 vinv = _mm256_set1_ps(inv);
   // 32 at a time: 4 x 8 int32 -> 32 int8; the packs interleave 128-bit lanes, the permute undoes it.
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
