@@ -92,14 +92,11 @@ export class LoadGenerator {
 export function processTreeCpuSeconds(pid: number): number {
   const ticksPerSecond = 100; // USER_HZ, 100 on every Linux
   try {
-    let ticks = 0;
+    let seconds = 0;
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
       // Fields after "(comm) ": state is 0, so utime and stime (fields 14 and 15 of stat) are 11 and 12.
       const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    let seconds = ticks / ticksPerSecond;
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      seconds += (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
       for (const child of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) seconds += processTreeCpuSeconds(Number(child));
     }
     return seconds;

@@ -30,7 +30,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import type { Cell, Suite, SuiteResult } from './harness';
+import { median, type Cell, type Suite, type SuiteResult } from './harness';
 import { LoadGenerator } from './serve-load';
 import { parseSuiteFlags } from './suite-flags';
 
@@ -92,13 +92,6 @@ function parseServeFlags(args: readonly string[]): ServeFlags {
     else flags.rest.push(arg);
   }
   return flags;
-}
-
-/** Per cell, the median over rounds of each figure. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export const suite: Suite = {
