@@ -33,7 +33,7 @@ import { Classifier } from '../classifier';
 import { classIdsFromLabels, readLabelledTsv } from '../data';
 import { argmaxRows, classificationReport } from '../metrics';
 import type { RunProgressListener } from '../pipeline/run-progress';
-import { judgeTeacher, type TeacherCheckResult } from '../pipeline/teacher-check';
+import { judgeTeacher, type TeacherCheckResult, type TeacherComparison } from '../pipeline/teacher-check';
 import { trainFromConfig } from '../pipeline/train';
 import type { ProgressWriter } from '../progress';
 import { writeFileAtomic } from '../util/files';
@@ -279,7 +279,7 @@ export function jsonRow(r: ExperimentRow): Record<string, unknown> {
 }
 
 /** The alone setting's students as the teacher check compares with them; undefined before they ran. */
-function aloneComparisons(rows: ExperimentRow[]): { name: string; evalAccuracy: number }[] | undefined {
+function aloneComparisons(rows: ExperimentRow[]): TeacherComparison[] | undefined {
   const alone = rows.filter((r) => r.setting === 'alone' && r.eval !== null);
   return alone.length === 0 ? undefined : alone.map((r) => ({ name: `${r.model} alone`, evalAccuracy: (r.eval as Score).accuracy }));
 }

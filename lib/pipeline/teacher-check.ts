@@ -55,23 +55,21 @@ export interface TeacherCheckStep {
 }
 
 /**
- * Compares the teacher with a student trained alone. null result when there is nothing to
- * compare: no teacher, distillation off, [distill] check_teacher = false, or no eval figure.
+ * Compares the teacher with a student trained alone; call it where teacherCheckApplies(). null
+ * result when there is nothing to compare: no eval figure for the teacher or the student.
  */
 export async function teacherCheckStep(
   config: Config,
-  teacher: Teacher | null,
+  teacher: Teacher,
   data: PreparedData,
   runFolder: string,
   log: RunLog,
   options: TeacherCheckOptions,
 ): Promise<TeacherCheckStep> {
-  const none: TeacherCheckStep = { result: null, trainedAlone: null };
-  if (!teacherCheckApplies(config, teacher)) return none;
   const teacherAccuracy = teacher.identity.evalAccuracy;
   if (teacherAccuracy === null) {
     log.info('teacher check: skipped (the teacher has no eval accuracy to compare)');
-    return none;
+    return { result: null, trainedAlone: null };
   }
   let trainedAlone: StudentResult | null = null;
   let alone = options.alone ?? [];
