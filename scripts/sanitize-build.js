@@ -48,4 +48,4 @@ function buildSanitized(all = false) {
   return buildDir;
 }
 
-module.exports = { buildSanitized, buildDir, FUZZERS, QUICK_TESTS, run };
+module.exports = { buildSanitized, buildDir, FUZZERS, QUICK_TESTS, has, run };

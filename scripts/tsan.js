@@ -3,20 +3,14 @@
 // CMakeLists.txt MODEL_DISTILL_TSAN) and run by ctest; any data race fails the run. Opt-in, not
 // part of `npm test`: TSan needs a kernel whose address-space layout it accepts, which a CI
 // machine may not give. Skips with a message where clang is missing.
-const { spawnSync } = require('child_process');
 const os = require('os');
 const path = require('path');
 const { root } = require('./native-paths');
+const { has, run } = require('./sanitize-build');
 
 const buildDir = path.join(root, 'build', 'tsan');
 
-function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
-  if (result.error) throw result.error;
-  return result.status ?? 1;
-}
-
-if (spawnSync('clang++', ['--version'], { stdio: 'ignore' }).status !== 0) {
+if (!has('clang++')) {
   console.log('SKIPPED: clang++ not found; the ThreadSanitizer build needs clang (Debian/Ubuntu: apt-get install clang)');
   process.exit(0);
 }
