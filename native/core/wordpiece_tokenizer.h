@@ -41,7 +41,8 @@ class WordPieceTokenizer {
  public:
   static constexpr std::size_t kMaxCharsPerWord = 100;  // Hugging Face's default
 
-  // Throws std::invalid_argument for a duplicate token, an empty token, or a vocab without [UNK].
+  // Throws std::invalid_argument for a duplicate token or a vocab without [UNK] (an empty token is
+  // accepted: no text spells it, so it never matches).
   WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options = {});
 
   std::size_t vocab_size() const { return vocab_.size(); }
